@@ -1,0 +1,74 @@
+# medsft — every entry a user needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.medsft-setup
+TINY_MODEL := models/tiny-qwen2
+
+# Pass-through knobs: RAW=dir for make data; ARGS="key=value ..." for recipes;
+# PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY for servers.
+RAW ?=
+ARGS ?=
+PROFILE ?=
+METHOD ?= lora
+HOST ?= 127.0.0.1
+PORT ?=
+export HOST PORT API_KEY MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT
+
+PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
+LAUNCH := $(PY) -m launch
+
+.PHONY: help setup tiny-model data model train-full train-lora train-qlora train-freeze train-dora train-pt \
+        export predict chat api webchat webui eval demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(SETUP_STAMP) ## create .venv: torch first, then medsft (editable) with test deps
+$(SETUP_STAMP): pyproject.toml scripts/fix_torch_companions.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	$(PY) scripts/fix_torch_companions.py
+	touch $@
+
+tiny-model: $(TINY_MODEL)/config.json ## build the offline tiny Qwen2 model used by tests and the demo
+$(TINY_MODEL)/config.json: scripts/build_tiny_model.py scripts/tiny_corpus_zh.txt | $(SETUP_STAMP)
+	$(PY) scripts/build_tiny_model.py --out $(TINY_MODEL)
+
+data: $(SETUP_STAMP) ## prepare data/sft/*.jsonl + dataset_info.json (bundled samples, or RAW=dir)
+	$(PY) -m data_prep $(if $(RAW),--raw-dir $(RAW)) $(ARGS)
+
+model: $(SETUP_STAMP) ## download Qwen2.5-0.5B-Instruct to models/ (ModelScope with USE_MODELSCOPE_HUB=1)
+	$(LAUNCH) model
+
+train-full train-lora train-qlora train-freeze train-dora train-pt: train-%: $(SETUP_STAMP) ## train with a recipe (ARGS, PROFILE=tiny)
+	$(LAUNCH) train $* $(PROFILE_FLAG) $(ARGS)
+
+export: $(SETUP_STAMP) ## merge an adapter into a full model (METHOD=lora|qlora)
+	$(LAUNCH) export $(METHOD) $(PROFILE_FLAG) $(ARGS)
+
+predict: $(SETUP_STAMP) ## LLaMA-Factory batch predict on the test sets
+	$(LAUNCH) predict $(METHOD) $(PROFILE_FLAG) $(ARGS)
+
+chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API / web chat / LLaMA-Factory web UI (HOST, PORT)
+	$(LAUNCH) $* $(PROFILE_FLAG) $(ARGS)
+
+eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, write reports/
+	$(PY) -m eval run $(ARGS)
+
+demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
+	$(PY) scripts/demo.py $(ARGS)
+
+test: $(SETUP_STAMP) tiny-model ## run the test suite (offline, CPU)
+	$(PY) -m pytest $(ARGS)
+
+lint: $(SETUP_STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+
+bench: $(SETUP_STAMP) tiny-model ## run every benchmark in bench/ and print each one's last line
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b > >(tee /tmp/medsft-bench.log) ; tail -n 1 /tmp/medsft-bench.log > /dev/null; done
+
+clean: ## remove generated data, saves, reports (keeps .venv and models/)
+	rm -rf data saves reports bench/out

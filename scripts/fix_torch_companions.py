@@ -1,0 +1,67 @@
+"""Make LLaMA-Factory importable beside a CPU-only torch.
+
+PyPI only ships CUDA builds of torchvision and torchaudio. Next to a CPU torch they break
+`import transformers` (torchvision registers ops that do not exist: "operator torchvision::nms
+does not exist") and `import llamafactory` (torchaudio's native library fails to load).
+medsft needs neither for text models, so on a CPU torch we:
+  * uninstall torchvision (transformers then treats it as absent), and
+  * move torchaudio's native libraries aside; torchaudio then imports as a pure-Python package
+    (`_load_lib` returns False for a missing file), which is all llamafactory needs.
+On a CUDA torch nothing is changed. Run with the environment's python; idempotent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+
+def torch_is_cpu_only() -> bool:
+    import torch
+
+    return torch.version.cuda is None
+
+
+def remove_torchvision() -> bool:
+    if importlib.util.find_spec("torchvision") is None:
+        return False
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "torchvision"], check=True)
+    return True
+
+
+def disable_torchaudio_native_libs() -> list[str]:
+    spec = importlib.util.find_spec("torchaudio")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    lib_dir = Path(list(spec.submodule_search_locations)[0]) / "lib"
+    moved = []
+    for lib in sorted(lib_dir.glob("*.so")):
+        lib.rename(lib.with_name(lib.name + ".disabled"))
+        moved.append(lib.name)
+    return moved
+
+
+def main() -> int:
+    if not torch_is_cpu_only():
+        print("torch is a CUDA build: torchvision/torchaudio left as installed.")
+        return 0
+    if remove_torchvision():
+        print("CPU torch: uninstalled torchvision (PyPI's build is CUDA-only and breaks `import transformers`).")
+    moved = disable_torchaudio_native_libs()
+    if moved:
+        print(f"CPU torch: disabled torchaudio native libraries {moved} (CUDA-only; torchaudio now imports without them).")
+    # Prove the repair worked rather than trusting it.
+    check = "import torchaudio, transformers, llamafactory; from llamafactory.train.tuner import run_exp"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stderr[-2000:], file=sys.stderr)
+        print("error: llamafactory still does not import beside this torch; see README 'Troubleshooting'.", file=sys.stderr)
+        return 1
+    print("torch companions OK: transformers and llamafactory import.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
