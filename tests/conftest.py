@@ -55,3 +55,20 @@ def has_cuda() -> bool:
 
 
 requires_cuda = pytest.mark.skipif(not has_cuda(), reason="needs a CUDA GPU; none is visible on this machine")
+
+
+@pytest.fixture(scope="session")
+def prepared_data(tmp_path_factory, tiny_model) -> Path:
+    """A dataset dir prepared by `python -m data_prep` from the bundled samples, as LLaMA-Factory sees it:
+    `<dir>/dataset_info.json` + `<dir>/data/sft/*.jsonl`; use it as `dataset_dir`."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("prepared")
+    cmd = [
+        sys.executable, "-m", "data_prep",
+        "--out-dir", str(out / "data" / "sft"),
+        "--dataset-info", str(out / "dataset_info.json"),
+        "--model", str(tiny_model),
+    ]
+    subprocess.run(cmd, cwd=REPO_ROOT, check=True, env={**os.environ, **OFFLINE_ENV})
+    return out
