@@ -23,7 +23,7 @@ LAUNCH := $(PY) -m launch
         export predict chat api webchat webui eval demo test lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_][a-zA-Z_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
 
 setup: $(SETUP_STAMP) ## create .venv: torch first, then medsft (editable) with test deps
 $(SETUP_STAMP): pyproject.toml scripts/fix_torch_companions.py
@@ -37,7 +37,7 @@ tiny-model: $(TINY_MODEL)/config.json ## build the offline tiny Qwen2 model used
 $(TINY_MODEL)/config.json: scripts/build_tiny_model.py scripts/tiny_corpus_zh.txt | $(SETUP_STAMP)
 	$(PY) scripts/build_tiny_model.py --out $(TINY_MODEL)
 
-data: $(SETUP_STAMP) ## prepare data/sft/*.jsonl + dataset_info.json (bundled samples, or RAW=dir)
+data: $(SETUP_STAMP) tiny-model ## prepare data/sft/*.jsonl + dataset_info.json (bundled samples, or RAW=dir)
 	$(PY) -m data_prep $(if $(RAW),--raw-dir $(RAW)) $(ARGS)
 
 model: $(SETUP_STAMP) ## download Qwen2.5-0.5B-Instruct to models/ (ModelScope with USE_MODELSCOPE_HUB=1)
@@ -67,8 +67,10 @@ test: $(SETUP_STAMP) tiny-model ## run the test suite (offline, CPU)
 lint: $(SETUP_STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: $(SETUP_STAMP) tiny-model ## run every benchmark in bench/ and print each one's last line
-	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b > >(tee /tmp/medsft-bench.log) ; tail -n 1 /tmp/medsft-bench.log > /dev/null; done
+bench: $(SETUP_STAMP) tiny-model ## run every benchmark in bench/, then print each one's last line
+	@mkdir -p bench/out; set -e; for b in bench/*.py; do \
+	  echo "== $$b"; $(PY) $$b 2>&1 | tee bench/out/$$(basename $$b .py).log; done; \
+	echo "== summary"; for b in bench/*.py; do tail -n 1 bench/out/$$(basename $$b .py).log; done
 
 clean: ## remove generated data, saves, reports (keeps .venv and models/)
 	rm -rf data saves reports bench/out
