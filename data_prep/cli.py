@@ -1,0 +1,184 @@
+"""`python -m data_prep`: raw published files (or the bundled samples) -> LLaMA-Factory-ready SFT data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import dialog, general, mrg, norm, registry
+from .discover import SAMPLES_DIR, dialog_source, discover
+from .errors import PrepError
+from .quality import TokenCounter, recommend_cutoff, token_stats
+from .writer import Tally, write_json, write_jsonl
+
+DEFAULT_MODEL = "models/tiny-qwen2"
+ALL = ("dialog", "norm", "mrg")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m data_prep",
+        description="Prepare the dialog, norm and mrg SFT datasets and register them for LLaMA-Factory. "
+        "With no source arguments the bundled synthetic samples are used.",
+    )
+    src = ap.add_argument_group("sources")
+    src.add_argument("--raw-dir", type=Path, help="find the published files by name anywhere below this folder")
+    src.add_argument("--dialog", type=Path, help="train_0001_of_0001.json, a Toyhom CSV, or a folder of them")
+    src.add_argument("--norm", type=Path, help="folder with yidu-n7k train.xlsx, val.xlsx (answer.xlsx, code.txt)")
+    src.add_argument("--mrg", type=Path, help="folder with IMCS-V2_train.json and IMCS-V2_dev.json")
+    src.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)} (each then required)")
+    src.add_argument("--general", type=Path, help="general-domain alpaca .json/.jsonl to mix in (general_train)")
+    src.add_argument("--general-ratio", type=float, default=1.0,
+                     help="general records per domain train record (default 1.0, the seed's 1:1)")
+    out = ap.add_argument_group("outputs")
+    out.add_argument("--out-dir", type=Path, default=Path("data/sft"), help="default data/sft")
+    out.add_argument("--dataset-info", type=Path, default=Path("dataset_info.json"),
+                     help="LLaMA-Factory registration to update (default ./dataset_info.json)")
+    out.add_argument("--model", default=DEFAULT_MODEL,
+                     help=f"tokenizer for token statistics: local path or hub id (default {DEFAULT_MODEL})")
+    sizes = ap.add_argument_group("sizes (0 = all)")
+    sizes.add_argument("--dialog-limit", type=int, default=5000, help="dialog train records (seed: 5000)")
+    sizes.add_argument("--dialog-test-size", type=int, default=100, help="dialog test records held out (100)")
+    sizes.add_argument("--norm-limit", type=int, default=5000)
+    sizes.add_argument("--norm-test-limit", type=int, default=100)
+    sizes.add_argument("--norm-test-source", choices=("val", "answer"), default="val",
+                       help="workbook for norm_test: val.xlsx (the seed) or the labelled answer.xlsx")
+    sizes.add_argument("--mrg-limit", type=int, default=5000)
+    sizes.add_argument("--mrg-test-limit", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=42, help="shuffle seed (the seed recipe's 42)")
+    return ap
+
+
+def shown(path: Path) -> str:
+    """Paths in the manifest relative to the working directory where possible (no machine paths)."""
+    path = Path(path).absolute()
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only and any(s not in ALL for s in only):
+        raise PrepError("--only", args.only, f"a comma-separated subset of {','.join(ALL)}")
+    wanted = only or list(ALL)
+    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg}
+    for name, path in explicit.items():
+        if path is not None and not path.exists():
+            raise PrepError(path, f"--{name}", "an existing file or folder", found="nothing there")
+    raw_dir = args.raw_dir if args.raw_dir is not None else SAMPLES_DIR
+    if not raw_dir.is_dir():
+        raise PrepError(raw_dir, "--raw-dir", "a folder holding the downloaded raw files", found="no such folder")
+    found = discover(raw_dir) if any(explicit[n] is None for n in wanted) else None
+    notes = list(found.notes) if found else []
+    sources: dict[str, object] = {}
+    for name in wanted:
+        src = explicit[name]
+        if src is not None:
+            src = dialog_source(src) if name == "dialog" else src
+        elif found is not None:
+            src = getattr(found, name)
+        if not src:
+            if (only and name in only) or explicit[name] is not None:
+                raise PrepError(explicit[name] or raw_dir, name, f"the published {name} files",
+                                found="none", hint="see `python -m data_prep --help` for the file names")
+            notes.append(f"{name}: no raw files found under {shown(raw_dir)}; left out")
+            continue
+        sources[name] = src
+    return sources, notes
+
+
+def load_counter(model: str) -> TokenCounter:
+    if model == DEFAULT_MODEL and not Path(model, "config.json").exists() and not Path(model).is_dir():
+        raise PrepError(model, "--model", "the tiny offline model (the default tokenizer)", found="not built",
+                        hint="run `make tiny-model` first, or pass --model PATH_OR_HUB_ID")
+    return TokenCounter(model)
+
+
+def run(args) -> dict:
+    sources, notes = resolve_sources(args)
+    counter = load_counter(args.model)
+    splits: dict[str, tuple[list[dict], Tally]] = {}
+    info: dict[str, dict] = {}
+    if "dialog" in sources:
+        r = dialog.prepare(sources["dialog"], args.dialog_limit, args.dialog_test_size, args.seed)
+        src = sources["dialog"]
+        info["dialog"] = {"path": [shown(p) for p in src] if isinstance(src, list) else shown(src), **r.info}
+        splits["dialog_train"], splits["dialog_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+    if "norm" in sources:
+        r = norm.prepare(sources["norm"], args.norm_limit, args.norm_test_limit, args.norm_test_source)
+        info["norm"] = {**r.info, "train": shown(Path(r.info["train"])), "test": shown(Path(r.info["test"]))}
+        splits["norm_train"], splits["norm_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+    if "mrg" in sources:
+        r = mrg.prepare(sources["mrg"], args.mrg_limit, args.mrg_test_limit)
+        info["mrg"] = {"train": shown(sources["mrg"] / "IMCS-V2_train.json"),
+                       "test": shown(sources["mrg"] / "IMCS-V2_dev.json")}
+        splits["mrg_train"], splits["mrg_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+    if args.general is not None:
+        domain = sum(len(splits[s][0]) for s in ("dialog_train", "norm_train", "mrg_train") if s in splits)
+        recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
+        info["general"] = {"path": shown(args.general), "ratio": args.general_ratio, "domain_train": domain}
+        splits["general_train"] = (recs, tally)
+    if not splits:
+        raise PrepError(args.raw_dir or SAMPLES_DIR, "sources", "at least one dataset's raw files", found="none")
+
+    stats = {name: token_stats(counter.lengths(recs, desc=f"tokens {name}")) for name, (recs, _) in splits.items()}
+    cutoff = recommend_cutoff(list(stats.values()))
+
+    # Every output file is complete before the manifest and the registration point at it.
+    out_dir: Path = args.out_dir
+    written: dict[str, Path] = {}
+    datasets: dict[str, dict] = {}
+    for name, (recs, tally) in splits.items():
+        path = out_dir / f"{name}.jsonl"
+        sha = write_jsonl(path, recs)
+        written[name] = path
+        assert tally.read == len(recs) + sum(tally.skipped.values()), f"{name}: record accounting is off"
+        datasets[name] = {
+            "path": Path(os.path.relpath(path.resolve(), args.dataset_info.resolve().parent)).as_posix(),
+            "read": tally.read,
+            "written": len(recs),
+            "skipped": dict(sorted(tally.skipped.items())),
+            "skip_examples": {k: v for k, v in sorted(tally.examples.items())},
+            "sha256": sha,
+            "tokens": stats[name],
+        }
+    manifest = {
+        "datasets": datasets,
+        "recommended_cutoff_len": cutoff,
+        "seed": args.seed,
+        "tokenizer": shown(Path(args.model)) if Path(args.model).exists() else args.model,
+        "sources": info,
+        "notes": notes,
+    }
+    write_json(out_dir / "manifest.json", manifest)
+    registry.update(args.dataset_info, written)
+    info_dir = args.dataset_info.resolve().parent
+    if out_dir.resolve().is_relative_to(info_dir / "data"):
+        # LLaMA-Factory's web UI looks in `data/` by default: register the same files there too.
+        registry.update(info_dir / "data" / "dataset_info.json", written)
+    return manifest
+
+
+def report(manifest: dict) -> str:
+    lines = [f"{'dataset':<14}{'read':>8}{'written':>9}  {'tokens p50/p90/p99/max':<24} skipped"]
+    for name, d in manifest["datasets"].items():
+        t = d["tokens"]
+        skipped = ", ".join(f"{k} {v}" for k, v in d["skipped"].items()) or "-"
+        toks = f"{t['p50']}/{t['p90']}/{t['p99']}/{t['max']}"
+        lines.append(f"{name:<14}{d['read']:>8}{d['written']:>9}  {toks:<24} {skipped}")
+    lines += [f"note: {n}" for n in manifest["notes"]]
+    lines.append(f"recommended cutoff_len: {manifest['recommended_cutoff_len']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        manifest = run(args)
+    except PrepError as exc:
+        print(f"data_prep: error: {exc}", file=sys.stderr)
+        return 2
+    print(report(manifest))
+    print(f"wrote {shown(args.out_dir)}/*.jsonl, manifest.json and {shown(args.dataset_info)}")
+    return 0

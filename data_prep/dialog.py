@@ -1,0 +1,135 @@
+"""dialog: Chinese-medical-dialogue, from the ModelScope JSON array or the Toyhom department CSVs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import PrepError
+from .jsonstream import iter_json_array
+from .prompts import dialog_instruction
+from .quality import cap, clean, dedup, drop_leaked
+from .writer import Tally
+
+CSV_HEADER = ["department", "title", "ask", "answer"]
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Toyhom publishes GB18030; a user may have re-saved as UTF-8
+JSON_KEYS = ("instruction", "input", "output")
+
+
+@dataclass
+class DialogResult:
+    train: list[dict]
+    test: list[dict]
+    train_tally: Tally
+    test_tally: Tally
+    info: dict = field(default_factory=dict)
+
+
+def to_sft(raw) -> dict | str:
+    """One raw record {instruction: title, input: ask, output: answer} -> SFT record, or a skip reason."""
+    if not isinstance(raw, dict):
+        return "not_an_object"
+    if any(k not in raw for k in JSON_KEYS):
+        return "missing_field"
+    title, ask, answer = raw["instruction"], raw["input"], raw["output"]
+    if ask is None:
+        ask = ""
+    if not all(isinstance(v, str) for v in (title, ask, answer)):
+        return "not_a_string"
+    title, ask, answer = clean(title), clean(ask), clean(answer)
+    if not answer or not (title or ask):
+        return "empty_field"
+    return {"instruction": dialog_instruction(title, ask), "input": "", "output": answer}
+
+
+def read_modelscope_json(path: Path) -> Iterator[tuple[str, object]]:
+    for index, obj in iter_json_array(path, desc=f"read {path.name}"):
+        yield f"record {index}", obj
+
+
+def decode_csv(path: Path) -> tuple[str, str]:
+    data = path.read_bytes()
+    errors = []
+    for enc in CSV_ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            errors.append(f"{enc} fails at line {line} (byte {exc.start})")
+    raise PrepError(path, "whole file", "text in GB18030 (as Toyhom publishes) or UTF-8", found="; ".join(errors))
+
+
+def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
+    text, enc = decode_csv(path)
+    info.setdefault("encodings", {})[path.name] = enc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or [clean(h) for h in header] != CSV_HEADER:
+        raise PrepError(path, "line 1 (header)", f"the columns {','.join(CSV_HEADER)}",
+                        found=",".join(header) if header else "an empty file")
+    departments = info.setdefault("departments", Counter())
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise PrepError(path, f"line {line}", "a well-formed CSV row", found=str(exc)) from exc
+        if not row:  # a blank line is not a record
+            continue
+        rid = f"{path.name} line {line}"
+        if len(row) != len(CSV_HEADER):
+            yield rid, f"{len(row)} fields"
+            continue
+        departments[row[0].strip()] += 1
+        yield rid, {"instruction": row[1], "input": row[2], "output": row[3]}
+
+
+def iter_source(source: Path | list[Path], info: dict) -> Iterator[tuple[str, object]]:
+    paths = source if isinstance(source, list) else [source]
+    for path in paths:
+        if path.suffix.lower() == ".csv":
+            yield from read_toyhom_csv(path, info)
+        else:
+            yield from read_modelscope_json(path)
+
+
+def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) -> DialogResult:
+    """Read all, clean and dedup, shuffle (seeded), hold out `test_size` for test, cap train at `limit`.
+
+    Skips before the split (bad records, duplicates) are counted under train: dialog_test.read is the
+    number of records drawn for test, dialog_train.read is everything else read.
+    """
+    info: dict = {}
+    train_tally, test_tally = Tally(), Tally()
+    records, ids = [], []
+    read = 0
+    for rid, raw in iter_source(source, info):
+        read += 1
+        rec = to_sft(raw) if not isinstance(raw, str) else "wrong_field_count"
+        if isinstance(rec, str):
+            train_tally.skip(rec, rid)
+            continue
+        records.append(rec)
+        ids.append(rid)
+    records, ids = dedup(records, ids, train_tally)
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    n_test = min(test_size, len(order))
+    test_idx, train_idx = order[len(order) - n_test:], order[:len(order) - n_test]
+    test = [records[i] for i in test_idx]
+    train, train_ids = [records[i] for i in train_idx], [ids[i] for i in train_idx]
+    del records
+    train, train_ids = drop_leaked(train, train_ids, test, train_tally)
+    train, train_ids = cap(train, train_ids, limit, train_tally)
+    test_tally.read = n_test
+    train_tally.read = read - n_test
+    if "departments" in info:
+        info["departments"] = dict(sorted(info["departments"].items()))
+    return DialogResult(train, test, train_tally, test_tally, info)

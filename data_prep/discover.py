@@ -1,0 +1,65 @@
+"""Find the published raw files by name anywhere below a folder (covers the seed's download layout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+DIALOG_JSON = "train_0001_of_0001.json"
+TOYHOM_HEADER = b"department,title,ask,answer"
+NORM_FILES = ("train.xlsx", "val.xlsx", "answer.xlsx")
+MRG_FILES = ("IMCS-V2_train.json", "IMCS-V2_dev.json")
+
+
+@dataclass
+class Found:
+    dialog: Path | list[Path] | None = None
+    norm: Path | None = None
+    mrg: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _sorted_files(root: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in root.rglob(pattern) if p.is_file() and not p.name.startswith(("~$", ".")))
+
+
+def is_toyhom_csv(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf")
+    return head.replace(b" ", b"").startswith(TOYHOM_HEADER)
+
+
+def toyhom_csvs(folder: Path) -> list[Path]:
+    return [p for p in _sorted_files(folder, "*.csv") if is_toyhom_csv(p)]
+
+
+def discover(raw_dir: Path) -> Found:
+    found = Found()
+    jsons = _sorted_files(raw_dir, DIALOG_JSON)
+    csvs = toyhom_csvs(raw_dir)
+    if jsons:
+        found.dialog = jsons[0]
+        if len(jsons) > 1:
+            found.notes.append(f"dialog: {len(jsons)} copies of {DIALOG_JSON}; using {jsons[0]}")
+        if csvs:
+            found.notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found and not used")
+    elif csvs:
+        found.dialog = csvs
+    norms = sorted({p.parent for p in _sorted_files(raw_dir, NORM_FILES[0])})
+    if norms:
+        found.norm = norms[0]
+    mrgs = sorted({p.parent for name in MRG_FILES for p in _sorted_files(raw_dir, name)})
+    if mrgs:
+        found.mrg = mrgs[0]
+    return found
+
+
+def dialog_source(path: Path) -> Path | list[Path]:
+    """`--dialog` accepts the JSON file, one CSV, or a folder holding Toyhom CSVs (or the JSON)."""
+    if path.is_dir():
+        jsons = _sorted_files(path, DIALOG_JSON)
+        if jsons:
+            return jsons[0]
+        return toyhom_csvs(path)
+    return path

@@ -1,0 +1,123 @@
+"""mrg: IMCS-V2 medical report generation (IMCS-V2_train.json -> train, IMCS-V2_dev.json -> test)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import PrepError
+from .prompts import REPORT_KEYS, mrg_instruction
+from .quality import cap, clean, dedup, drop_leaked
+from .writer import Tally
+
+SPEAKERS = ("医生", "患者")
+# The task docs misspell two keys; accept them so users' hand-made files work too.
+KEY_ALIASES = {"即往史": "既往史"}
+SELF_REPORT_KEYS = ("self_report", "self-report")
+
+
+@dataclass
+class MrgResult:
+    train: list[dict]
+    test: list[dict]
+    train_tally: Tally
+    test_tally: Tally
+    info: dict = field(default_factory=dict)
+
+
+def normalize_report(report) -> dict | None:
+    """A report dict with the six sections in canonical order, or None when it is not one."""
+    if not isinstance(report, dict):
+        return None
+    report = {KEY_ALIASES.get(k, k): v for k, v in report.items()}
+    if any(k not in report or not isinstance(report[k], str) for k in REPORT_KEYS):
+        return None
+    return {k: report[k].strip() for k in REPORT_KEYS}
+
+
+def dialog_lines(dialogue) -> list[str] | None:
+    lines = []
+    for utt in dialogue:
+        if not isinstance(utt, dict) or utt.get("speaker") not in SPEAKERS or not isinstance(utt.get("sentence"), str):
+            return None
+        sentence = clean(utt["sentence"])
+        if sentence:
+            lines.append(f"{utt['speaker']}:{sentence}")
+    return lines
+
+
+def to_sft(sample, with_references: bool = False) -> dict | str:
+    """One IMCS-V2 sample -> SFT record (output = first report as JSON), or a skip reason."""
+    if not isinstance(sample, dict):
+        return "not_an_object"
+    if "dialogue" not in sample or "report" not in sample:
+        return "missing_field"
+    if not isinstance(sample["dialogue"], list):
+        return "not_a_list"
+    lines = dialog_lines(sample["dialogue"])
+    if lines is None:
+        return "bad_utterance"
+    self_report = next((sample[k] for k in SELF_REPORT_KEYS if k in sample), "")
+    if not isinstance(self_report, str):
+        return "not_a_string"
+    self_report = clean(self_report)
+    if not lines and not self_report:
+        return "empty_field"
+    reports = sample["report"]
+    if not isinstance(reports, list) or not reports:
+        return "no_report"
+    normalized = [normalize_report(r) for r in reports]
+    if any(r is None for r in normalized):
+        return "bad_report"
+    rec = {
+        "instruction": mrg_instruction(self_report, lines),
+        "input": "",
+        "output": json.dumps(normalized[0], ensure_ascii=False, indent=2),
+    }
+    if with_references:
+        rec["references"] = normalized
+    return rec
+
+
+def read_imcs(path: Path) -> dict:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PrepError(path, f"byte {exc.start}", "UTF-8 JSON", found="undecodable bytes") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PrepError(path, f"line {exc.lineno} column {exc.colno}", "a complete JSON object id -> sample",
+                        found=f"{exc.msg} (truncated or invalid JSON)") from exc
+    if not isinstance(data, dict):
+        raise PrepError(path, "top level", "a JSON object mapping example id -> sample",
+                        found=f"a JSON {type(data).__name__}")
+    return data
+
+
+def convert(path: Path, tally: Tally, with_references: bool) -> tuple[list[dict], list[str]]:
+    records, ids = [], []
+    for sid, sample in read_imcs(path).items():
+        tally.read += 1
+        rec = to_sft(sample, with_references)
+        if isinstance(rec, str):
+            tally.skip(rec, f"{path.name} id {sid}")
+            continue
+        records.append(rec)
+        ids.append(f"{path.name} id {sid}")
+    return dedup(records, ids, tally)
+
+
+def prepare(mrg_dir: Path, limit: int, test_limit: int) -> MrgResult:
+    train_path, test_path = mrg_dir / "IMCS-V2_train.json", mrg_dir / "IMCS-V2_dev.json"
+    for p in (train_path, test_path):
+        if not p.is_file():
+            raise PrepError(p, "whole file", "the IMCS-V2 file here", found="no such file")
+    train_tally, test_tally = Tally(), Tally()
+    test, test_ids = convert(test_path, test_tally, with_references=True)
+    test, _ = cap(test, test_ids, test_limit, test_tally)
+    train, train_ids = convert(train_path, train_tally, with_references=False)
+    train, train_ids = drop_leaked(train, train_ids, test, train_tally)
+    train, _ = cap(train, train_ids, limit, train_tally)
+    return MrgResult(train, test, train_tally, test_tally, {"train": str(train_path), "test": str(test_path)})

@@ -1,0 +1,110 @@
+"""norm: yidu-n7k clinical procedure term normalization (train.xlsx / val.xlsx / answer.xlsx + code.txt)."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import PrepError
+from .prompts import norm_instruction
+from .quality import cap, clean, dedup, drop_leaked
+from .writer import Tally
+
+COLUMNS = ("原始词", "标准词")
+MULTI_SEP = "##"
+
+
+@dataclass
+class NormResult:
+    train: list[dict]
+    test: list[dict]
+    train_tally: Tally
+    test_tally: Tally
+    info: dict = field(default_factory=dict)
+
+
+def to_sft(raw_term, standard) -> dict | str:
+    """(原始词, 标准词) -> SFT record, or a skip reason. `##` multi-term outputs are kept exactly."""
+    if not isinstance(raw_term, str) or not isinstance(standard, str):
+        return "not_a_string"
+    raw_term, standard = clean(raw_term), clean(standard)
+    if not raw_term or not standard:
+        return "empty_field"
+    if any(not clean(part) for part in standard.split(MULTI_SEP)):
+        return "empty_standard_term"
+    return {"instruction": norm_instruction(raw_term), "input": "", "output": standard}
+
+
+def read_xlsx(path: Path) -> list[tuple[str, object, object]]:
+    """Rows of the first sheet as (record id, 原始词, 标准词); every cell read as text."""
+    import pandas as pd
+
+    if not zipfile.is_zipfile(path):
+        raise PrepError(path, "whole file", "an .xlsx workbook (Sheet1 with columns 原始词 | 标准词)",
+                        found="not an xlsx (zip) file")
+    try:
+        df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    except Exception as exc:
+        raise PrepError(path, "whole file", "a readable .xlsx workbook",
+                        found=f"{type(exc).__name__}: {exc}") from exc
+    header = [str(c).strip() for c in df.columns]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise PrepError(path, "row 1 (header)", f"the columns {' | '.join(COLUMNS)}",
+                        found=" | ".join(header) or "an empty sheet")
+    df.columns = header
+    rows = []
+    for i, (raw, std) in enumerate(zip(df[COLUMNS[0]].tolist(), df[COLUMNS[1]].tolist(), strict=True)):
+        raw = "" if pd.isna(raw) else raw  # an empty cell is an empty field, counted as such
+        std = "" if pd.isna(std) else std
+        rows.append((f"{path.name} row {i + 2}", raw, std))
+    return rows
+
+
+def read_code_names(path: Path) -> set[str]:
+    """Standard names from code.txt (`code<TAB>name` per line)."""
+    names = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2 or not parts[1].strip():
+            raise PrepError(path, f"line {n}", "code<TAB>name", found=repr(line[:60]))
+        names.add(parts[1].strip())
+    return names
+
+
+def convert(rows, tally: Tally) -> tuple[list[dict], list[str]]:
+    records, ids = [], []
+    for rid, raw, std in rows:
+        tally.read += 1
+        rec = to_sft(raw, std)
+        if isinstance(rec, str):
+            tally.skip(rec, rid)
+            continue
+        records.append(rec)
+        ids.append(rid)
+    return dedup(records, ids, tally)
+
+
+def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val") -> NormResult:
+    """train.xlsx -> train (first `limit`), val.xlsx (or answer.xlsx) -> test (first `test_limit`)."""
+    train_path, test_path = norm_dir / "train.xlsx", norm_dir / f"{test_source}.xlsx"
+    for p in (train_path, test_path):
+        if not p.is_file():
+            raise PrepError(p, "whole file", "the yidu-n7k workbook here", found="no such file")
+    train_tally, test_tally = Tally(), Tally()
+    test, test_ids = convert(read_xlsx(test_path), test_tally)
+    test, _ = cap(test, test_ids, test_limit, test_tally)
+    train, train_ids = convert(read_xlsx(train_path), train_tally)
+    train, train_ids = drop_leaked(train, train_ids, test, train_tally)
+    train, _ = cap(train, train_ids, limit, train_tally)
+    info = {"train": str(train_path), "test": str(test_path)}
+    code_path = norm_dir / "code.txt"
+    if code_path.is_file():
+        names = read_code_names(code_path)
+        unknown = sum(part not in names for r in train + test for part in r["output"].split(MULTI_SEP))
+        info["code_txt_names"] = len(names)
+        info["standard_terms_not_in_code_txt"] = unknown
+    return NormResult(train, test, train_tally, test_tally, info)

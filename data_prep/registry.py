@@ -1,0 +1,50 @@
+"""LLaMA-Factory registration (dataset_info.json) of the prepared files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import PrepError
+from .writer import write_json
+
+# output file stem -> dataset name, in the order they are registered
+DATASETS = {
+    "dialog_train": "med_dialog",
+    "norm_train": "med_norm",
+    "mrg_train": "med_mrg",
+    "dialog_test": "med_dialog_test",
+    "norm_test": "med_norm_test",
+    "mrg_test": "med_mrg_test",
+    "general_train": "med_general",
+}
+OURS = set(DATASETS.values())
+COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
+
+
+def entries(written: dict[str, Path], base_dir: Path) -> dict[str, dict]:
+    """Entries for the files written this run, `file_name` relative to `base_dir` (posix separators)."""
+    out = {}
+    for stem, name in DATASETS.items():
+        if stem in written:
+            rel = Path(os.path.relpath(written[stem].resolve(), base_dir.resolve())).as_posix()
+            out[name] = {"file_name": rel, "columns": dict(COLUMNS)}
+    return out
+
+
+def update(info_path: Path, written: dict[str, Path]) -> dict:
+    """Rewrite our med_* entries in `info_path`, keeping anyone else's entries as they were."""
+    existing = {}
+    if info_path.is_file():
+        try:
+            existing = json.loads(info_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise PrepError(info_path, f"line {exc.lineno}", "a JSON object (LLaMA-Factory dataset_info)",
+                            found=exc.msg, hint="fix or delete it and rerun") from exc
+        if not isinstance(existing, dict):
+            raise PrepError(info_path, "top level", "a JSON object", found=type(existing).__name__)
+    merged = {k: v for k, v in existing.items() if k not in OURS}
+    merged.update(entries(written, info_path.parent))
+    write_json(info_path, merged)
+    return merged
