@@ -1,0 +1,63 @@
+"""python -m launch <command> [recipe|method|target] [key=value ...] [--profile tiny] [--dry-run]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .download import download
+from .errors import LaunchError
+from .plan import build, run
+from .preflight import run_checks
+from .recipes import COMMANDS
+
+EPILOG = """examples:
+  python -m launch train lora                         LoRA SFT (saves/Qwen2.5-0.5B-Instruct/lora/sft)
+  python -m launch train qlora --profile tiny         the QLoRA recipe on the offline tiny model, CPU
+  python -m launch train lora learning_rate=2e-4 num_train_epochs=3
+  python -m launch export qlora                       merge onto the unquantized base
+  python -m launch chat lora | api lora-merged | webchat full | webui
+  python -m launch predict lora max_samples=50
+  NPROC_PER_NODE=8 NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 MASTER_PORT=29500 python -m launch train full
+  python -m launch model                              download Qwen2.5-0.5B-Instruct into models/
+"""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m launch", description=__doc__, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=[*COMMANDS, "model"])
+    parser.add_argument("args", nargs="*", help="a recipe/method/target, then key=value overrides")
+    parser.add_argument("--profile", choices=["tiny"], default=None,
+                        help="tiny: offline tiny model, CPU-safe settings, few steps")
+    parser.add_argument("--dry-run", action="store_true", help="print command, environment and config; run nothing")
+    parser.add_argument("--skip-preflight", action="store_true", help="run even if preflight finds errors")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command == "model":
+            download(dry_run=args.dry_run)
+            return 0
+        positional = [a for a in args.args if "=" not in a]
+        overrides = [a for a in args.args if "=" in a]
+        if len(positional) > 1:
+            raise LaunchError(f"Expected at most one recipe/method/target, got {positional}.")
+        plan = build(args.command, positional[0] if positional else None, overrides, args.profile)
+        findings = run_checks(plan)
+        for finding in findings:
+            print(f"preflight {finding.level}: {finding.message}", file=sys.stderr)
+        errors = [f for f in findings if f.level == "error"]
+        if args.dry_run:
+            print(plan.describe())
+            return 0
+        if errors and not args.skip_preflight:
+            print(f"preflight: {len(errors)} problem(s) above; nothing was run (--skip-preflight overrides).",
+                  file=sys.stderr)
+            return 2
+        return run(plan)
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

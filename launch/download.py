@@ -1,0 +1,45 @@
+"""`make model`: download the base model into models/ once, so every later run works offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import LaunchError
+from .paths import BASE_MODEL_ID, MODELS_DIR
+
+
+def download_plan(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Which model, from which hub, into which directory (MODEL= a hub id overrides the default)."""
+    environ = dict(os.environ if environ is None else environ)
+    repo_id = environ.get("MODEL", "").strip() or BASE_MODEL_ID
+    if Path(repo_id).exists() or repo_id.startswith((".", "/")) or repo_id.count("/") != 1:
+        raise LaunchError(f"MODEL={repo_id} is not a hub id of the form owner/name; `make model` downloads from "
+                          "a hub (a local model dir needs no download: pass MODEL= to the other targets).")
+    hub = "modelscope" if environ.get("USE_MODELSCOPE_HUB", "").strip() in ("1", "true", "True") else "huggingface"
+    return {"repo_id": repo_id, "hub": hub, "local_dir": str(MODELS_DIR / repo_id.split("/")[-1])}
+
+
+def snapshot(repo_id: str, hub: str, local_dir: str) -> str:
+    """The network boundary: one snapshot download into local_dir; returns the directory."""
+    if hub == "modelscope":
+        try:
+            from modelscope import snapshot_download
+        except ImportError as exc:
+            raise LaunchError("USE_MODELSCOPE_HUB=1 needs the modelscope package: pip install modelscope.") from exc
+        return snapshot_download(repo_id, local_dir=local_dir)
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(repo_id=repo_id, local_dir=local_dir)
+
+
+def download(environ: dict[str, str] | None = None, dry_run: bool = False) -> Path:
+    plan = download_plan(environ)
+    print(f"model: {plan['repo_id']} from {plan['hub']} -> {plan['local_dir']}")
+    if dry_run:
+        return Path(plan["local_dir"])
+    path = Path(snapshot(**plan))
+    if not (path / "config.json").is_file():
+        raise LaunchError(f"Download finished but {path} has no config.json; delete it and rerun `make model`.")
+    print(f"saved to {path}; recipes now use it instead of the hub id (offline).")
+    return path

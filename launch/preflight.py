@@ -1,0 +1,219 @@
+"""Checks that fail early, before minutes of model loading, with a sentence the user can act on."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import memory
+from .paths import BASE_MODEL_ID, REPO_ROOT
+from .recipes import read_dataset_info, registered_datasets
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+VALID_QUANTIZATION_METHODS = ("bnb", "gptq", "awq", "aqlm", "quanto", "eetq", "hqq", "mxfp4", "fp8")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" | "warning" | "info"
+    message: str
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def check_cuda(plan: Plan) -> list[Finding]:
+    if plan.command not in ("train", "predict") or plan.profile == "tiny" or _cuda_available():
+        return []
+    return [Finding("error", "No CUDA GPU is visible (torch.cuda.is_available() is False), and this recipe "
+                             "trains/generates with Qwen2.5-0.5B in bf16. Run it on a machine with an NVIDIA "
+                             "GPU, or add --profile tiny (make ... PROFILE=tiny) to exercise it on CPU with the "
+                             "offline tiny model.")]
+
+
+def check_quantization(config: dict) -> list[Finding]:
+    out = []
+    method = config.get("quantization_method")
+    if method is not None and str(method) not in VALID_QUANTIZATION_METHODS:
+        hint = " Write `quantization_method: bnb` for bitsandbytes." if "bits" in str(method) else ""
+        out.append(Finding("error", f"quantization_method '{method}' is not one of {VALID_QUANTIZATION_METHODS}: "
+                                    f"LLaMA-Factory would silently load the model unquantized.{hint}"))
+    if config.get("quantization_bit") and str(method or "bnb") == "bnb":
+        if importlib.util.find_spec("bitsandbytes") is None:
+            out.append(Finding("error", "quantization_bit is set (QLoRA / 4-bit inference) but bitsandbytes is "
+                                        "not installed: pip install bitsandbytes (make setup installs it)."))
+    return out
+
+
+def check_deepspeed(plan: Plan) -> list[Finding]:
+    path = plan.config.get("deepspeed")
+    if not path or plan.command != "train":
+        return []
+    out = []
+    if not Path(path).is_file():
+        out.append(Finding("error", f"DeepSpeed config {path} does not exist (recipes ship "
+                                    "llamafactory_configs/deepspeed/ds_z2_config.json and ds_z3_config.json)."))
+    if importlib.util.find_spec("deepspeed") is None:
+        out.append(Finding("error", "This recipe uses DeepSpeed, which is not installed: pip install deepspeed "
+                                    "(on the GPU machine), or train on one GPU without it: add deepspeed=null."))
+    if any(ch.isspace() for ch in str(plan.config_path)):
+        out.append(Finding("error", f"LLaMA-Factory's torchrun launcher splits its arguments on spaces, so the "
+                                    f"config path '{plan.config_path}' cannot contain whitespace: move the repo "
+                                    "or set output_dir= to a path without spaces."))
+    return out
+
+
+def _is_local(value: str) -> bool:
+    return os.path.isabs(value) or value.startswith((".", "saves/", "models/")) or Path(value).exists()
+
+
+def check_model(plan: Plan) -> list[Finding]:
+    value = plan.config.get("model_name_or_path")
+    if not value:
+        return [Finding("error", "The recipe has no model_name_or_path.")] if plan.command != "webui" else []
+    if _is_local(value):
+        if not (Path(value) / "config.json").is_file():
+            hint = ("train or export it first (make train-<method> / make export)" if "saves" in Path(value).parts
+                    else "run `make model` (or `make tiny-model` for the tiny profile), or set MODEL= to a model dir")
+            return [Finding("error", f"Model directory {value} has no config.json: {hint}.")]
+        return []
+    return check_hub_model(value)
+
+
+def check_hub_model(repo_id: str) -> list[Finding]:
+    """A hub id is fine when cached; otherwise it must be reachable, unless downloads are off."""
+    if os.environ.get("USE_MODELSCOPE_HUB", "").strip() in ("1", "true", "True"):
+        return [Finding("info", f"{repo_id} will be fetched from ModelScope (USE_MODELSCOPE_HUB=1) if not cached.")]
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        return []
+    if os.environ.get("HF_HUB_OFFLINE", "").strip() in ("1", "true", "True"):
+        return [Finding("error", f"{repo_id} is not downloaded and HF_HUB_OFFLINE is set: run `make model` on a "
+                                 "connected machine (it saves to models/, which the launcher then uses), or set "
+                                 "MODEL= to a local model directory.")]
+    try:
+        from huggingface_hub import HfApi
+
+        HfApi().model_info(repo_id, timeout=10)
+    except Exception as exc:  # network errors come in many types; all mean the same to the user
+        return [Finding("error", f"{repo_id} is neither cached nor reachable on the Hugging Face hub "
+                                 f"({type(exc).__name__}: {exc}). Run `make model` where the hub is reachable, "
+                                 "use USE_MODELSCOPE_HUB=1, or set MODEL= to a local model directory.")]
+    return [Finding("info", f"{repo_id} is not cached: it will be downloaded on first use (or run `make model`).")]
+
+
+def check_adapters(plan: Plan) -> list[Finding]:
+    value = plan.config.get("adapter_name_or_path")
+    if not value:
+        return []
+    out = []
+    for path in str(value).split(","):
+        if _is_local(path) and not (Path(path) / "adapter_config.json").is_file():
+            out.append(Finding("error", f"Adapter {path} has no adapter_config.json: train it first "
+                                        "(make train-lora / train-qlora / train-dora, or PROFILE=tiny), "
+                                        "or point adapter_name_or_path= at an existing run."))
+    return out
+
+
+def check_datasets(plan: Plan) -> list[Finding]:
+    names = registered_datasets(plan.config)
+    if not names:
+        return []
+    dataset_dir = Path(plan.config.get("dataset_dir") or REPO_ROOT)
+    info = read_dataset_info(dataset_dir)
+    if info is None:
+        return [Finding("error", f"{dataset_dir / 'dataset_info.json'} does not exist: run `make data` to prepare "
+                                 "and register the med_* datasets.")]
+    out = []
+    for name in names:
+        entry = info.get(name)
+        if entry is None:
+            out.append(Finding("error", f"Dataset '{name}' is not registered in {dataset_dir / 'dataset_info.json'} "
+                                        f"(registered: {', '.join(sorted(info)) or 'none'}): run `make data`."))
+        elif "file_name" in entry and not (dataset_dir / entry["file_name"]).exists():
+            out.append(Finding("error", f"Dataset '{name}' points at {dataset_dir / entry['file_name']}, which does "
+                                        "not exist: run `make data`."))
+    return out
+
+
+def _model_dims(value: str) -> memory.ModelDims | None:
+    path = Path(value) / "config.json"
+    if not path.is_file() and value == BASE_MODEL_ID:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(value, "config.json")
+        if not isinstance(cached, str):
+            return memory.QWEN2_5_0_5B
+        path = Path(cached)
+    if not path.is_file():
+        return None
+    return memory.ModelDims.from_config(json.loads(path.read_text(encoding="utf-8")))
+
+
+def world_size(env: dict[str, str]) -> int:
+    def number(key: str, default: int) -> int:
+        value = env.get(key, "").strip()
+        return int(value) if value.isdigit() else default
+
+    devices = 1
+    if _cuda_available():
+        import torch
+
+        devices = torch.cuda.device_count()
+    return number("NPROC_PER_NODE", devices) * number("NNODES", 1)
+
+
+def zero_stage(config: dict) -> int:
+    path = config.get("deepspeed")
+    if not path or not Path(path).is_file():
+        return 0
+    return int(json.loads(Path(path).read_text(encoding="utf-8")).get("zero_optimization", {}).get("stage", 0))
+
+
+def memory_estimate(plan: Plan) -> memory.MemoryEstimate | None:
+    if plan.command != "train" or not plan.config.get("model_name_or_path"):
+        return None
+    dims = _model_dims(str(plan.config["model_name_or_path"]))
+    if dims is None:
+        return None
+    return memory.estimate(dims, plan.config, world_size(plan.env_for_child()), zero_stage(plan.config))
+
+
+def check_memory(plan: Plan) -> list[Finding]:
+    try:
+        est = memory_estimate(plan)
+    except (KeyError, ValueError) as exc:
+        return [Finding("info", f"No GPU memory estimate: {exc}.")]
+    if est is None:
+        return []
+    findings = [Finding("info", f"GPU memory estimate: {est.describe()}.")]
+    if plan.profile != "tiny" and _cuda_available():
+        import torch
+
+        free, total = torch.cuda.mem_get_info(0)
+        if est.total > free:
+            findings.append(Finding("warning", f"The estimate ({est.total / memory.GIB:.1f} GiB) exceeds the free "
+                                               f"memory of cuda:0 ({free / memory.GIB:.1f} of "
+                                               f"{total / memory.GIB:.1f} GiB): expect an out-of-memory error. "
+                                               "Lower per_device_train_batch_size (raise "
+                                               "gradient_accumulation_steps to keep the batch) or cutoff_len, "
+                                               "or use qlora."))
+    return findings
+
+
+def run_checks(plan: Plan) -> list[Finding]:
+    findings = check_cuda(plan) + check_quantization(plan.config)
+    if plan.command != "webui":
+        findings += check_deepspeed(plan) + check_model(plan) + check_adapters(plan) + check_datasets(plan)
+        findings += check_memory(plan)
+    return findings

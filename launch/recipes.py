@@ -1,0 +1,297 @@
+"""Recipes: which YAML a command/method uses, and how it is resolved into the config LLaMA-Factory runs.
+
+Resolution order (later wins): recipe YAML -> target (which run a chat/export/predict points at) ->
+profile (tiny: offline tiny model, CPU-safe) -> MODEL env (replaces the base model only) ->
+key=value overrides -> cutoff_len from the data manifest (unless overridden) -> relative paths made
+absolute against the repo root, so the launcher works from any working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import LaunchError
+from .paths import (
+    BASE_MODEL_ID,
+    BASE_MODEL_NAME,
+    LOCAL_BASE_MODEL,
+    RECIPE_DIR,
+    REPO_ROOT,
+    TINY_MODEL,
+    TINY_MODEL_NAME,
+)
+
+COMMANDS = ("train", "export", "predict", "chat", "api", "webchat", "webui")
+SERVE_COMMANDS = ("chat", "api", "webchat")
+
+PREFIX = "qwen2_5_0_5b_"
+TRAIN_RECIPES = {
+    "full": "full_sft_ds2",
+    "lora": "lora_sft",
+    "qlora": "qlora_sft",
+    "freeze": "freeze_sft",
+    "dora": "dora_sft",
+    "pt": "lora_pt",
+}
+ADAPTER_METHODS = ("lora", "qlora", "dora", "pt")  # their runs are LoRA adapters
+MERGED_RUNS = {  # export <method> -> merged model dir (a complete model: listed under full/ by the web UI)
+    "lora": "full/lora_sft-merged",
+    "qlora": "full/qlora_sft-merged",
+    "dora": "full/dora_sft-merged",
+    "pt": "full/lora_pt-merged",
+}
+DEFAULT_RECIPE = {
+    "export": "merge_lora",
+    "predict": "lora_predict",
+    "chat": "chat",
+    "api": "chat",
+    "webchat": "chat",
+}
+
+# Keys holding paths that are relative to the repo root in recipes.
+ALWAYS_PATH_KEYS = ("output_dir", "export_dir", "dataset_dir", "deepspeed")
+MAYBE_PATH_KEYS = ("model_name_or_path", "adapter_name_or_path")  # hub ids look like relative paths too
+
+TINY_MAX_STEPS = 4
+TINY_CUTOFF = 512
+TINY_PREDICT_SAMPLES = 8
+TINY_NEW_TOKENS = 32
+
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def recipe_path(name: str) -> Path:
+    """A recipe by file path, by file name (with or without .yaml) in llamafactory_configs/, or short name."""
+    for candidate in (Path(name), RECIPE_DIR / name, RECIPE_DIR / f"{name}.yaml", RECIPE_DIR / f"{PREFIX}{name}.yaml"):
+        if candidate.is_file():
+            return candidate.resolve()
+    known = ", ".join(sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")))
+    raise LaunchError(f"No recipe named '{name}'. Known recipes in {RECIPE_DIR.name}/: {known}.")
+
+
+def load_recipe(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LaunchError(f"{path}: not valid YAML ({exc}).") from exc
+    if not isinstance(data, dict):
+        raise LaunchError(f"{path}: expected a mapping of LLaMA-Factory arguments, found {type(data).__name__}.")
+    return data
+
+
+def parse_value(text: str) -> Any:
+    """YAML scalar semantics, plus '1e-4' as a float (YAML 1.1 reads it as a string, LF would not convert)."""
+    value = yaml.safe_load(text) if text.strip() else None
+    if isinstance(value, str) and _FLOAT.match(value.strip()):
+        return float(value)
+    return value
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key or not re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", key):
+            raise LaunchError(f"Override '{item}' is not of the form key=value (e.g. learning_rate=2e-4).")
+        out[key] = parse_value(text)
+    return out
+
+
+def train_run_dir(method: str) -> str:
+    """Repo-relative output dir of a method's training recipe (e.g. saves/Qwen2.5-0.5B-Instruct/lora/sft)."""
+    return load_recipe(recipe_path(PREFIX + TRAIN_RECIPES[method]))["output_dir"]
+
+
+def select_recipe(command: str, target: str | None) -> tuple[Path, str | None]:
+    """(recipe, target) for a command and its optional positional argument (method, run target or recipe)."""
+    if command == "train":
+        if target is None:
+            raise LaunchError(f"train needs a method ({', '.join(TRAIN_RECIPES)}) or a recipe name/path.")
+        if target in TRAIN_RECIPES:
+            return recipe_path(PREFIX + TRAIN_RECIPES[target]), None
+        return recipe_path(target), None
+    if command == "export":
+        target = target or "lora"
+        if target in ("full", "freeze"):
+            raise LaunchError(f"'{target}' runs are already complete models (saves/.../{target}/...); "
+                              "there is nothing to merge. Chat with them directly: python -m launch chat " + target)
+        if target == "qlora":
+            return recipe_path(PREFIX + "merge_qlora"), None
+        if target in ADAPTER_METHODS:
+            return recipe_path(PREFIX + "merge_lora"), target
+        return recipe_path(target), None
+    if command in DEFAULT_RECIPE:
+        if target is None or is_run_target(target):
+            return recipe_path(PREFIX + DEFAULT_RECIPE[command]), target or "base"
+        return recipe_path(target), None
+    raise LaunchError(f"Unknown command '{command}'. Commands: {', '.join(COMMANDS)}, model.")
+
+
+def is_run_target(target: str) -> bool:
+    return target == "base" or target in TRAIN_RECIPES or target.removesuffix("-merged") in MERGED_RUNS
+
+
+def apply_target(config: dict[str, Any], command: str, target: str | None) -> None:
+    """Point a chat/predict/export recipe at a run: base, <method> (adapter or full run), <method>-merged."""
+    if target is None:
+        return
+    saves = f"saves/{BASE_MODEL_NAME}"
+    if command == "export":
+        config["adapter_name_or_path"] = train_run_dir(target)
+        config["export_dir"] = f"{saves}/{MERGED_RUNS[target]}"
+        return
+    config.pop("adapter_name_or_path", None)
+    if target == "base":
+        config["model_name_or_path"] = BASE_MODEL_ID
+        run_dir = f"{saves}/base"
+    elif target.endswith("-merged"):
+        run_dir = f"{saves}/{MERGED_RUNS[target.removesuffix('-merged')]}"
+        config["model_name_or_path"] = run_dir
+    elif target in ADAPTER_METHODS:
+        config["model_name_or_path"] = BASE_MODEL_ID
+        run_dir = train_run_dir(target)
+        config["adapter_name_or_path"] = run_dir
+        config["finetuning_type"] = "lora"
+    else:  # full / freeze: the run dir is a complete model
+        run_dir = train_run_dir(target)
+        config["model_name_or_path"] = run_dir
+    if command == "predict":
+        config["output_dir"] = f"{run_dir}_predict"
+
+
+def _rename_model_folder(value: str) -> str:
+    parts = Path(value).parts
+    if len(parts) > 1 and parts[0] == "saves" and parts[1] == BASE_MODEL_NAME:
+        return str(Path("saves", TINY_MODEL_NAME, *parts[2:]))
+    return value
+
+
+def apply_tiny_profile(config: dict[str, Any], command: str) -> None:
+    """Offline tiny model, CPU-safe settings, few steps; outputs under saves/tiny-qwen2/."""
+    if config.get("model_name_or_path") == BASE_MODEL_ID:
+        config["model_name_or_path"] = str(TINY_MODEL)
+    for key in ("model_name_or_path", "adapter_name_or_path", "output_dir", "export_dir"):
+        if isinstance(config.get(key), str):
+            config[key] = _rename_model_folder(config[key])
+    for key in ("bf16", "fp16", "pure_bf16"):
+        if key in config:
+            config[key] = False
+    config.pop("deepspeed", None)
+    config.pop("infer_dtype", None)  # the 4-bit recipe's fp16 compute is for GPUs; CPU picks its own
+    if command in ("train", "predict"):
+        config["report_to"] = "none"
+        config["preprocessing_num_workers"] = None
+        config["dataloader_num_workers"] = 0
+    if command == "train":
+        config["max_steps"] = TINY_MAX_STEPS
+        config["logging_steps"] = 1
+        config["per_device_train_batch_size"] = 2
+        config["gradient_accumulation_steps"] = 1
+    if command == "predict":
+        config["max_samples"] = TINY_PREDICT_SAMPLES
+        config["max_new_tokens"] = TINY_NEW_TOKENS
+        config["per_device_eval_batch_size"] = 4
+    if command in SERVE_COMMANDS:
+        config["max_new_tokens"] = TINY_NEW_TOKENS
+
+
+def registered_datasets(config: dict[str, Any]) -> list[str]:
+    names = []
+    for key in ("dataset", "eval_dataset"):
+        value = config.get(key)
+        if isinstance(value, str):
+            names += [n.strip() for n in value.split(",") if n.strip()]
+        elif isinstance(value, list):
+            names += [str(n) for n in value]
+    return names
+
+
+def read_dataset_info(dataset_dir: Path) -> dict[str, Any] | None:
+    path = dataset_dir / "dataset_info.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LaunchError(f"{path}: not valid JSON ({exc}); rerun `make data`.") from exc
+
+
+def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path] | None:
+    """recommended_cutoff_len from the manifest next to the first registered dataset's file, if any."""
+    dataset_dir = Path(config.get("dataset_dir") or REPO_ROOT)
+    info = read_dataset_info(dataset_dir) or {}
+    for name in registered_datasets(config):
+        file_name = (info.get(name) or {}).get("file_name")
+        if not file_name:
+            continue
+        manifest = (dataset_dir / file_name).parent / "manifest.json"
+        if manifest.is_file():
+            try:
+                value = json.loads(manifest.read_text(encoding="utf-8")).get("recommended_cutoff_len")
+            except json.JSONDecodeError as exc:
+                raise LaunchError(f"{manifest}: not valid JSON ({exc}); rerun `make data`.") from exc
+            if isinstance(value, int) and value > 0:
+                return value, manifest
+        return None
+    return None
+
+
+def _absolute(value: str) -> str:
+    return value if os.path.isabs(value) else str((REPO_ROOT / value).resolve())
+
+
+def absolutize_paths(config: dict[str, Any]) -> None:
+    for key in ALWAYS_PATH_KEYS:
+        if isinstance(config.get(key), str) and config[key]:
+            config[key] = _absolute(config[key])
+    for key in MAYBE_PATH_KEYS:
+        value = config.get(key)
+        if not isinstance(value, str) or not value or os.path.isabs(value):
+            continue
+        # a repo-relative run/model dir, or one that will exist (saves/ and models/ are ours); else a hub id
+        parts = [_absolute(v) if (REPO_ROOT / v).exists() or v.startswith(("saves/", "models/", "./"))
+                 else v for v in value.split(",")]
+        config[key] = ",".join(parts)
+
+
+def resolve_config(
+    command: str,
+    recipe: Path,
+    target: str | None,
+    overrides: dict[str, Any],
+    profile: str | None,
+    env: dict[str, str],
+) -> tuple[dict[str, Any], list[str]]:
+    """The config LLaMA-Factory will run, and notes on each decision the launcher made."""
+    notes: list[str] = []
+    config = load_recipe(recipe)
+    apply_target(config, command, target)
+    if profile == "tiny":
+        apply_tiny_profile(config, command)
+        notes.append("profile tiny: models/tiny-qwen2, no bf16/DeepSpeed, short run, outputs under saves/tiny-qwen2")
+    elif profile:
+        raise LaunchError(f"Unknown profile '{profile}'; the only profile is 'tiny'.")
+    model = env.get("MODEL", "").strip()
+    if config.get("model_name_or_path") in (BASE_MODEL_ID, str(TINY_MODEL)) and model:
+        config["model_name_or_path"] = model
+        notes.append(f"model from MODEL={model}")
+    elif config.get("model_name_or_path") == BASE_MODEL_ID and (LOCAL_BASE_MODEL / "config.json").is_file():
+        config["model_name_or_path"] = str(LOCAL_BASE_MODEL)
+        notes.append(f"model: local copy {LOCAL_BASE_MODEL.relative_to(REPO_ROOT)} (make model)")
+    config.update(overrides)
+    absolutize_paths(config)
+    if command in ("train", "predict") and config.get("stage", "sft") == "sft" and "cutoff_len" not in overrides:
+        found = manifest_cutoff(config)
+        if found:
+            config["cutoff_len"] = found[0]
+            notes.append(f"cutoff_len {found[0]} from {found[1]}")
+        if profile == "tiny" and config.get("cutoff_len", TINY_CUTOFF) > TINY_CUTOFF:
+            config["cutoff_len"] = TINY_CUTOFF
+            notes.append(f"profile tiny: cutoff_len capped at {TINY_CUTOFF}")
+    return config, notes

@@ -1,0 +1,130 @@
+"""Fixtures for the launcher tests: a clean environment, the prepared data, servers stopped by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import OFFLINE_ENV, REPO_ROOT
+
+# What the Makefile may export; a test must not inherit a developer's MODEL=/HOST=/NNODES=...
+LAUNCH_VARS = ("MODEL", "HOST", "PORT", "API_KEY", "API_HOST", "API_PORT", "API_MODEL_NAME", "NPROC_PER_NODE",
+               "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB",
+               "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
+# The continued-pretraining corpus: the dialog train file read as plain text (question + answer).
+MED_PT_ENTRY = {"file_name": "data/sft/dialog_train.jsonl", "columns": {"prompt": "instruction", "query": "output"}}
+
+
+@pytest.fixture(autouse=True)
+def clean_launch_env(monkeypatch):
+    for key in LAUNCH_VARS:
+        monkeypatch.delenv(key, raising=False)
+
+
+def base_environ(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
+    env.update(OFFLINE_ENV)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def data_dir(prepared_data) -> Path:
+    """The prepared data; med_pt added to a copy of its registration if data_prep does not register it."""
+    info = json.loads((prepared_data / "dataset_info.json").read_text(encoding="utf-8"))
+    if "med_pt" in info:
+        return prepared_data
+    copy = prepared_data.parent / (prepared_data.name + "_with_pt")
+    if not copy.exists():
+        shutil.copytree(prepared_data, copy)
+        info["med_pt"] = MED_PT_ENTRY
+        (copy / "dataset_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    return copy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "launch", *args]
+
+
+def http(method: str, url: str, body: dict | None = None, key: str | None = None, timeout: float = 60):
+    """(status, parsed JSON or text) for one loopback request."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if key is not None:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode("utf-8", "replace")
+            status = response.status
+    except urllib.error.HTTPError as err:
+        text, status = err.read().decode("utf-8", "replace"), err.code
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
+
+
+class Server:
+    """A launcher server in its own process group, so stopping it by PID also stops its children."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        self.log = log
+        self.handle = open(log, "wb")
+        self.proc = subprocess.Popen(launch_cmd(*args), env=env, cwd=REPO_ROOT, stdout=self.handle,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_until(self, probe, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if probe():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"server not up after {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=20)
+        self.handle.close()
+        return self.proc.returncode
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,107 @@
+"""Every shipped recipe goes through LLaMA-Factory's own argument parser (after the tiny profile), and the
+recipes keep the conventions the rest of the project relies on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import launch
+from launch.paths import BASE_MODEL_NAME, RECIPE_DIR, TINY_MODEL
+from launch.recipes import TRAIN_RECIPES, registered_datasets
+from tests.launch.conftest import base_environ
+
+RECIPES = sorted(RECIPE_DIR.glob("*.yaml"))
+WEBUI_METHODS = ("full", "freeze", "lora", "oft")  # llamafactory.extras.constants.METHODS
+
+
+def command_for(recipe: dict) -> str:
+    if "export_dir" in recipe:
+        return "export"
+    if recipe.get("do_train"):
+        return "train"
+    if recipe.get("do_predict"):
+        return "predict"
+    return "chat"
+
+
+def raw(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_recipes_exist():
+    names = {p.stem for p in RECIPES}
+    for stem in TRAIN_RECIPES.values():
+        assert f"qwen2_5_0_5b_{stem}" in names
+    for stem in ("full_sft_ds3", "merge_lora", "merge_qlora", "lora_predict", "chat", "lora_chat",
+                 "merged_chat", "lora_chat_4bit"):
+        assert f"qwen2_5_0_5b_{stem}" in names
+    for zero in ("ds_z2_config.json", "ds_z3_config.json"):
+        json.loads((RECIPE_DIR / "deepspeed" / zero).read_text())
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_recipe_parses_with_llamafactory(path, data_dir, tmp_path):
+    from llamafactory.hparams import get_infer_args, get_train_args
+
+    command = command_for(raw(path))
+    overrides = {"dataset_dir": str(data_dir)}
+    if command in ("train", "predict"):
+        overrides["output_dir"] = str(tmp_path / "out")
+    plan = launch.build(command, str(path), overrides, profile="tiny", environ=base_environ())
+    config = plan.config
+    assert config["model_name_or_path"] == str(TINY_MODEL) or "tiny-qwen2" in config["model_name_or_path"]
+    assert "deepspeed" not in config and not config.get("bf16")
+    if command in ("train", "predict"):
+        model_args, data_args, training_args, finetuning_args, _ = get_train_args(dict(config))
+        assert finetuning_args.stage == raw(path)["stage"]
+        assert training_args.do_train == bool(raw(path).get("do_train"))
+        assert data_args.cutoff_len == config["cutoff_len"]
+    else:
+        model_args, data_args, finetuning_args, generating_args = get_infer_args(dict(config))
+        if command == "chat":
+            assert generating_args.temperature == 0.7 and generating_args.top_p == 0.8
+            assert generating_args.repetition_penalty == 1.1 and data_args.default_system
+    if raw(path).get("quantization_bit"):
+        assert model_args.quantization_method == "bnb" and model_args.quantization_bit == 4
+
+
+@pytest.mark.parametrize("path", [p for p in RECIPES if command_for(raw(p)) in ("train", "export", "predict")],
+                         ids=lambda p: p.stem)
+def test_outputs_where_the_web_ui_lists_them(path):
+    recipe = raw(path)
+    out = Path(recipe.get("export_dir") or recipe["output_dir"])
+    assert out.parts[:2] == ("saves", BASE_MODEL_NAME), out
+    assert out.parts[2] in WEBUI_METHODS + ("base",), f"{out}: not a finetuning_type the web UI lists"
+    if command_for(recipe) == "train":
+        assert out.parts[2] == recipe["finetuning_type"]
+        assert recipe["plot_loss"] is True and "report_to" in recipe and recipe["dataset_dir"] == "."
+        lr = recipe["learning_rate"]
+        if recipe["finetuning_type"] == "lora":
+            assert 1e-4 <= lr <= 2e-4
+        else:
+            assert 1e-5 <= lr <= 2e-5
+        assert recipe.get("bf16") is True
+
+
+def test_qlora_differs_from_lora_by_quantization_only():
+    lora, qlora = raw(RECIPE_DIR / "qwen2_5_0_5b_lora_sft.yaml"), raw(RECIPE_DIR / "qwen2_5_0_5b_qlora_sft.yaml")
+    changed = {k for k in lora.keys() | qlora.keys() if lora.get(k) != qlora.get(k)}
+    assert changed == {"quantization_bit", "quantization_method", "quantization_type", "double_quantization",
+                       "upcast_layernorm", "output_dir", "learning_rate"}
+    assert qlora["quantization_method"] == "bnb" and qlora["double_quantization"] is True
+    assert "quantization_bit" not in raw(RECIPE_DIR / "qwen2_5_0_5b_merge_qlora.yaml")  # merge onto full precision
+
+
+@pytest.mark.parametrize("path", [p for p in RECIPES if registered_datasets(raw(p))], ids=lambda p: p.stem)
+def test_recipe_datasets_are_registered_by_data_prep(path, prepared_data, request):
+    info = json.loads((prepared_data / "dataset_info.json").read_text(encoding="utf-8"))
+    missing = [name for name in registered_datasets(raw(path)) if name not in info]
+    if missing == ["med_pt"]:
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="data_prep does not register med_pt yet (entry: tests/launch/conftest.py "
+                                "MED_PT_ENTRY); once it does this passes and strict xfail flags it"))
+    assert not missing, f"{path.name} names datasets data_prep does not register: {missing}"
