@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -88,6 +89,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     return sources, notes
 
 
+@functools.lru_cache(maxsize=4)  # in-process reruns (tests, notebooks) reuse the loaded tokenizer
 def load_counter(model: str) -> TokenCounter:
     if model == DEFAULT_MODEL and not Path(model, "config.json").exists() and not Path(model).is_dir():
         raise PrepError(model, "--model", "the tiny offline model (the default tokenizer)", found="not built",

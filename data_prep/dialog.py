@@ -21,6 +21,13 @@ CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Toyhom publishes GB18030; a user may
 JSON_KEYS = ("instruction", "input", "output")
 
 
+@dataclass(frozen=True)
+class BadRow:
+    """A raw row the reader could already tell is unusable (counted as a skip with this reason)."""
+
+    reason: str
+
+
 @dataclass
 class DialogResult:
     train: list[dict]
@@ -85,7 +92,7 @@ def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
             continue
         rid = f"{path.name} line {line}"
         if len(row) != len(CSV_HEADER):
-            yield rid, f"{len(row)} fields"
+            yield rid, BadRow("wrong_field_count")
             continue
         departments[row[0].strip()] += 1
         yield rid, {"instruction": row[1], "input": row[2], "output": row[3]}
@@ -112,7 +119,7 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     read = 0
     for rid, raw in iter_source(source, info):
         read += 1
-        rec = to_sft(raw) if not isinstance(raw, str) else "wrong_field_count"
+        rec = raw.reason if isinstance(raw, BadRow) else to_sft(raw)
         if isinstance(rec, str):
             train_tally.skip(rec, rid)
             continue

@@ -61,5 +61,5 @@ def dialog_source(path: Path) -> Path | list[Path]:
         jsons = _sorted_files(path, DIALOG_JSON)
         if jsons:
             return jsons[0]
-        return toyhom_csvs(path)
+        return _sorted_files(path, "*.csv")  # asked for explicitly: a CSV with a wrong header is an error
     return path

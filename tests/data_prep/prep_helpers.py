@@ -1,0 +1,10 @@
+"""Small helpers shared by the data_prep tests (a unique module name: conftest modules can collide)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
