@@ -3,7 +3,8 @@
 Formula (bytes; P = all parameters, T = trainable parameters, b = per-device batch, s = cutoff_len,
 w = bytes per element of the compute dtype: 2 for bf16/fp16, 4 for fp32):
 
-  weights     = (P - T) * w_frozen + 4 * T      trainable params are kept in fp32 (LLaMA-Factory upcasts them);
+  weights     = F * w_frozen + 4 * T            F = frozen params (P for LoRA, whose T are extra; P - T otherwise);
+                                                 trainable params are kept in fp32 (LLaMA-Factory upcasts them);
                                                  w_frozen = w, or for QLoRA 0.5 byte (+ quantization constants:
                                                  4/64 per param, 1/64 + 4/16384 with double quantization) for
                                                  the decoder's linear weights, w for the rest
@@ -138,7 +139,8 @@ def estimate(dims: ModelDims, config: dict[str, Any], world_size: int = 1, zero_
     w = 2 if (config.get("bf16") or config.get("fp16") or config.get("pure_bf16")) else 4
     total = dims.total_params()
     trainable = trainable_params(dims, config)
-    frozen = total - trainable
+    # LoRA/DoRA parameters are added next to the frozen base; full/freeze train part of the base itself
+    frozen = total if config.get("finetuning_type", "lora") == "lora" else total - trainable
     bits = config.get("quantization_bit")
     if bits and config.get("finetuning_type") == "lora":
         quantized = dims.layers * dims.linear_weights_per_layer()

@@ -283,7 +283,7 @@ def resolve_config(
         notes.append(f"model from MODEL={model}")
     elif config.get("model_name_or_path") == BASE_MODEL_ID and (LOCAL_BASE_MODEL / "config.json").is_file():
         config["model_name_or_path"] = str(LOCAL_BASE_MODEL)
-        notes.append(f"model: local copy {LOCAL_BASE_MODEL.relative_to(REPO_ROOT)} (make model)")
+        notes.append(f"model: local copy {LOCAL_BASE_MODEL} (make model)")
     config.update(overrides)
     absolutize_paths(config)
     if command in ("train", "predict") and config.get("stage", "sft") == "sft" and "cutoff_len" not in overrides:
