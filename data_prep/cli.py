@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from . import dialog, general, mrg, norm, registry
 from .discover import SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
-from .quality import TokenCounter, recommend_cutoff, token_stats
+from .quality import TokenCounter, recommend_cutoff, token_profile
 from .writer import Tally, write_json, write_jsonl
 
 DEFAULT_MODEL = "models/tiny-qwen2"
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--mrg-limit", type=int, default=5000)
     sizes.add_argument("--mrg-test-limit", type=int, default=100)
     ap.add_argument("--seed", type=int, default=42, help="shuffle seed (the seed recipe's 42)")
+    ap.add_argument("--token-sample", type=int, default=20_000,
+                    help="splits larger than this get token stats from a seeded sample of this many records "
+                    "plus the longest ones (default 20000; 0 = tokenize every record)")
     return ap
 
 
@@ -98,6 +102,15 @@ def load_counter(model: str) -> TokenCounter:
 
 
 def run(args) -> dict:
+    # Hundreds of thousands of small acyclic dicts: the cyclic GC would rescan them over and over.
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args) -> dict:
     sources, notes = resolve_sources(args)
     counter = load_counter(args.model)
     splits: dict[str, tuple[list[dict], Tally]] = {}
@@ -124,8 +137,9 @@ def run(args) -> dict:
     if not splits:
         raise PrepError(args.raw_dir or SAMPLES_DIR, "sources", "at least one dataset's raw files", found="none")
 
-    stats = {name: token_stats(counter.lengths(recs, desc=f"tokens {name}")) for name, (recs, _) in splits.items()}
-    cutoff = recommend_cutoff(list(stats.values()))
+    profiles = {name: token_profile(counter, recs, args.token_sample, args.seed, desc=f"tokens {name}")
+                for name, (recs, _) in splits.items()}
+    cutoff = recommend_cutoff([stats for stats, _ in profiles.values()])
 
     # Every output file is complete before the manifest and the registration point at it.
     out_dir: Path = args.out_dir
@@ -143,8 +157,11 @@ def run(args) -> dict:
             "skipped": dict(sorted(tally.skipped.items())),
             "skip_examples": {k: v for k, v in sorted(tally.examples.items())},
             "sha256": sha,
-            "tokens": stats[name],
+            "tokens": profiles[name][0],
         }
+        if profiles[name][1] < len(recs):
+            datasets[name]["tokens_counted"] = profiles[name][1]
+            notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
     manifest = {
         "datasets": datasets,
         "recommended_cutoff_len": cutoff,

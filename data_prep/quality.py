@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import math
+import random
 from pathlib import Path
 
 from tqdm import tqdm
@@ -105,6 +107,24 @@ def percentile(sorted_values: list[int], q: float) -> int:
 def token_stats(lengths: list[int]) -> dict[str, int]:
     s = sorted(lengths)
     return {"p50": percentile(s, 50), "p90": percentile(s, 90), "p99": percentile(s, 99), "max": s[-1] if s else 0}
+
+
+def token_profile(counter: TokenCounter, records: list[dict], sample: int, seed: int, desc: str = "tokens"):
+    """(p50/p90/p99/max, number of records tokenized).
+
+    Every record is tokenized when there are at most `sample` of them (or sample == 0). Beyond that
+    (e.g. all 792k dialogs), p50/p90/p99 come from a seeded uniform sample of `sample` records and the
+    max from that sample plus the longest records by character count, where the token maximum lies.
+    """
+    if not sample or len(records) <= sample:
+        return token_stats(counter.lengths(records, desc=desc)), len(records)
+    uniform = random.Random(seed).sample(range(len(records)), sample)
+    n_longest = max(1, sample // 25)
+    chars = (len(r["instruction"]) + len(r["input"]) + len(r["output"]) for r in records)
+    longest = [i for _, i in heapq.nlargest(n_longest, zip(chars, range(len(records)), strict=False))]
+    stats = token_stats(counter.lengths([records[i] for i in uniform], desc=desc))
+    stats["max"] = max(stats["max"], *counter.lengths([records[i] for i in longest], desc=desc))
+    return stats, len(set(uniform) | set(longest))
 
 
 def recommend_cutoff(stats: list[dict[str, int]]) -> int:

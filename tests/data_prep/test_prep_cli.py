@@ -159,3 +159,11 @@ def test_general_mixing_ratio(prep, tmp_path):
     assert g["written"] == 150 and g["skipped"] == {"over_limit": 850}
     info = json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))
     assert info["med_general"]["file_name"] == "data/sft/general_train.jsonl"
+
+
+def test_token_sample_is_reported_where_used(prep):
+    _, _, manifest, _ = prep("--only", "dialog", "--token-sample", "150")
+    d = manifest["datasets"]
+    counted = d["dialog_train"]["tokens_counted"]
+    assert 150 <= counted <= 156 and "tokens_counted" not in d["dialog_test"]  # 150 sampled + the 6 longest
+    assert f"dialog_train: token stats from {counted} of 242 records (--token-sample)" in manifest["notes"]

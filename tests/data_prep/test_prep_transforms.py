@@ -179,3 +179,28 @@ def test_json_stream_matches_json_load_at_any_chunk_size(tmp_path, monkeypatch, 
     path.write_text("\ufeff" + json.dumps(data, ensure_ascii=False, indent=4), encoding="utf-8")
     monkeypatch.setattr(jsonstream, "CHUNK", chunk)
     assert [obj for _, obj in jsonstream.iter_json_array(path)] == data
+
+
+class CharCounter:
+    """Stands in for TokenCounter: one token per character, and remembers how many records it saw."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def lengths(self, records, desc=""):
+        self.seen += len(records)
+        return [len(r["instruction"]) + len(r["output"]) for r in records]
+
+
+def test_token_profile_counts_all_small_splits_and_samples_big_ones():
+    from data_prep.quality import token_profile
+
+    records = [rec("x" * (i % 100 + 1)) for i in range(5000)] + [rec("y" * 999)]
+    counter = CharCounter()
+    stats, counted = token_profile(counter, records, sample=0, seed=42)
+    assert counted == counter.seen == 5001 and stats["max"] == 1000
+    counter = CharCounter()
+    stats, counted = token_profile(counter, records, sample=500, seed=42)
+    assert counter.seen == 520 and 500 <= counted <= 520
+    assert stats["max"] == 1000  # the single longest record is always counted
+    assert abs(stats["p50"] - 51) <= 6 and abs(stats["p90"] - 91) <= 5  # sample percentiles near the truth
