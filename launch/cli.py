@@ -32,7 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="tiny: offline tiny model, CPU-safe settings, few steps")
     parser.add_argument("--dry-run", action="store_true", help="print command, environment and config; run nothing")
     parser.add_argument("--skip-preflight", action="store_true", help="run even if preflight finds errors")
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)  # the Makefile puts --profile before key=value ARGS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: {len(errors)} problem(s) above; nothing was run (--skip-preflight overrides).",
                   file=sys.stderr)
             return 2
-        return run(plan)
+        return run(plan, replace_process=True)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -165,13 +165,20 @@ def write_config(plan: Plan) -> None:
         raise
 
 
-def run(plan: Plan, in_process: bool = False) -> int:
+def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> int:
     """Run the plan; returns the exit code.
 
     in_process=True runs LLaMA-Factory's run_exp/export_model in this Python process (train/predict/export
     only; exceptions propagate, 0 on success) with the plan's environment applied for the duration.
+    replace_process=True execs llamafactory-cli in place of this process (the CLI does this, so a server's
+    PID is the launcher's PID and signals reach it directly); it does not return.
     """
     write_config(plan)
+    if replace_process and not in_process:
+        os.chdir(plan.cwd)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(plan.argv[0], plan.argv, plan.env_for_child())
     if not in_process:
         import subprocess
 

@@ -186,7 +186,8 @@ def memory_estimate(plan: Plan) -> memory.MemoryEstimate | None:
     dims = _model_dims(str(plan.config["model_name_or_path"]))
     if dims is None:
         return None
-    return memory.estimate(dims, plan.config, world_size(plan.env_for_child()), zero_stage(plan.config))
+    devices = 1 if plan.profile == "tiny" else world_size(plan.env_for_child())  # tiny: CPU, skip importing torch
+    return memory.estimate(dims, plan.config, devices, zero_stage(plan.config))
 
 
 def check_memory(plan: Plan) -> list[Finding]:

@@ -286,8 +286,8 @@ def resolve_config(
         notes.append(f"model: local copy {LOCAL_BASE_MODEL} (make model)")
     config.update(overrides)
     absolutize_paths(config)
-    if command in ("train", "predict") and config.get("stage", "sft") == "sft" and "cutoff_len" not in overrides:
-        found = manifest_cutoff(config)
+    if command in ("train", "predict") and "cutoff_len" not in overrides:
+        found = manifest_cutoff(config) if config.get("stage", "sft") == "sft" else None  # pt: block length
         if found:
             config["cutoff_len"] = found[0]
             notes.append(f"cutoff_len {found[0]} from {found[1]}")

@@ -105,13 +105,15 @@ class Server:
         raise AssertionError(f"server not up after {timeout}s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
+        """SIGTERM to the whole group, SIGKILL for what is left after 20 s; returns the server's exit code."""
+        if group_alive(self.proc.pid):
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (self.proc.poll() is None or group_alive(self.proc.pid)):
+            time.sleep(0.2)
+        if group_alive(self.proc.pid):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
         self.handle.close()
         return self.proc.returncode
 
