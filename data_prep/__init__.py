@@ -1,0 +1,10 @@
+"""Raw published medical datasets -> LLaMA-Factory-ready alpaca jsonl, registered in dataset_info.json.
+
+    python -m data_prep                      # the bundled synthetic samples (data_prep/samples/)
+    python -m data_prep --raw-dir dataset    # the published files, found by name below a folder
+
+Writes data/sft/{dialog,norm,mrg}_{train,test}.jsonl and data/sft/manifest.json (counts, skips by
+reason, sha256, token stats, recommended cutoff_len), then the med_* entries of dataset_info.json.
+One module per dataset (dialog, norm, mrg: a reader plus a pure `to_sft`), prompts in `prompts`,
+shared quality passes in `quality`, the atomic writer in `writer`.
+"""
