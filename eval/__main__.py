@@ -1,0 +1,82 @@
+"""`python -m eval run ...` scores checkpoints; `python -m eval score ...` scores a predictions file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .checkpoints import CheckpointError, parse_spec
+from .report import markdown_tables
+from .runner import DEFAULT_BATCH_SIZE, run_eval, score_file
+from .tasks import TASKS
+from .testdata import InputError
+
+
+def _bertscore_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bertscore-model", help="Chinese BERT for BERTScore: hub id (cached) or local dir; "
+                        "without it bertscore_f1 is reported as skipped")
+    parser.add_argument("--bertscore-layers", type=int, help="layer to use (required for a local directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="generate with checkpoints and write a before/after report")
+    run.add_argument("--checkpoint", action="append", metavar="NAME=PATH",
+                     help="model dir, hub id, adapter dir or merged export (repeatable); default: the base "
+                     "model plus every checkpoint under --saves")
+    run.add_argument("--base", help="base model (default: $MODEL, else models/Qwen2.5-0.5B-Instruct if present, "
+                     "else the hub id Qwen/Qwen2.5-0.5B-Instruct); with --checkpoint it is added as 'base'")
+    run.add_argument("--saves", default="saves", help="where to look for checkpoints (default: saves)")
+    run.add_argument("--tasks", default=",".join(TASKS), help="comma list (default: %(default)s)")
+    run.add_argument("--limit", type=int, help="use only the first N test samples per task")
+    run.add_argument("--data-dir", default="data/sft", help="directory of the *_test.jsonl files")
+    run.add_argument("--run", default="eval", help="report name: the report goes to reports/RUN")
+    run.add_argument("--out", help="report directory (overrides --run); rerunning with it resumes")
+    run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    run.add_argument("--max-new-tokens", help="per task, e.g. norm=64,mrg=2048 (defaults: "
+                     + ", ".join(f"{t}={s.max_new_tokens}" for t, s in TASKS.items()) + ")")
+    run.add_argument("--backend", default="auto", choices=["auto", "transformers", "vllm"],
+                     help="auto: vLLM when installed and a GPU is visible, else transformers")
+    run.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    run.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: bf16 on GPU, fp32 on CPU")
+    run.add_argument("--system", help="system prompt (default: the qwen template's, as in training)")
+    _bertscore_args(run)
+
+    score = sub.add_parser("score", help="score an existing predictions file (ours or LLaMA-Factory's "
+                           "generated_predictions.jsonl)")
+    score.add_argument("--task", required=True, choices=list(TASKS))
+    score.add_argument("--predictions", required=True)
+    score.add_argument("--test", help="the test jsonl the predictions were made from (mrg: all references)")
+    score.add_argument("--out", help="where to write metrics.json (default: beside the predictions)")
+    _bertscore_args(score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "run":
+            checkpoints = dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None
+            out = run_eval(checkpoints, args.tasks, args.data_dir, args.out or f"reports/{args.run}", args.limit,
+                           args.base, args.saves, args.batch_size, args.max_new_tokens, args.backend, args.device,
+                           args.dtype, args.bertscore_model, args.bertscore_layers, args.system)
+            from . import markdown_table
+
+            print(markdown_table(out))
+            print(f"report: {out / 'report.md'}")
+        else:
+            summary = score_file(args.task, args.predictions, args.test, args.out, args.bertscore_model,
+                                 args.bertscore_layers)
+            print(markdown_tables(summary))
+    except (InputError, CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

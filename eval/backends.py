@@ -1,0 +1,153 @@
+"""Generation backends: transformers (default; CPU or GPU) and vLLM (GPU, when installed).
+Each turns batches of prompt token ids into (text, finish_reason, new_tokens), greedily."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+from .checkpoints import Checkpoint
+
+
+@dataclass
+class Generated:
+    text: str
+    finish_reason: str  # "stop": a stop token ended it; "length": max_new_tokens ran out
+    new_tokens: int
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(device: str, dtype: str | None = None) -> str:
+    import torch
+
+    if dtype:
+        return dtype
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def load_tokenizer(ckpt: Checkpoint):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(ckpt.tokenizer_path)
+
+
+class TransformersGenerator:
+    """Batched greedy decoding with left padding; an adapter is merged into its base for speed."""
+
+    name = "transformers"
+
+    def __init__(self, ckpt: Checkpoint, tokenizer, stop_ids: list[int], device: str, dtype: str):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(ckpt.model_path, dtype=getattr(torch, dtype))
+        if ckpt.is_adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, ckpt.path).merge_and_unload()
+        self.model = model.to(device).eval()
+        self.tokenizer, self.stop_ids, self.device = tokenizer, stop_ids, device
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generated]:
+        import torch
+        from transformers import GenerationConfig
+
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.tensor([[self.pad_id] * (width - len(ids)) + ids for ids in batch], device=self.device)
+        attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch],
+                                      device=self.device)
+        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=self.stop_ids,
+                                  pad_token_id=self.pad_id)
+        with torch.inference_mode():
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
+        results = []
+        for row in output[:, width:].tolist():
+            end = next((i for i, tok in enumerate(row) if tok in self.stop_ids), None)
+            tokens = row if end is None else row[:end]
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            results.append(Generated(text, "length" if end is None else "stop", len(tokens)))
+        return results
+
+    def close(self) -> None:
+        import torch
+
+        del self.model
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def vllm_available() -> bool:
+    try:
+        import torch
+        import vllm  # noqa: F401
+    except Exception:
+        return False
+    return torch.cuda.is_available()
+
+
+class VllmGenerator:
+    """vLLM engine; adapters are served as LoRA requests on the base (DoRA is not supported by vLLM,
+    so `make_generator` keeps those on transformers)."""
+
+    name = "vllm"
+
+    def __init__(self, ckpt: Checkpoint, tokenizer, stop_ids: list[int], dtype: str):
+        from vllm import LLM
+
+        self.stop_ids = stop_ids
+        self.lora = None
+        kwargs = {"model": ckpt.model_path, "tokenizer": ckpt.tokenizer_path, "dtype": dtype, "seed": 0}
+        if ckpt.is_adapter:
+            from vllm.lora.request import LoRARequest
+
+            rank = int(ckpt.adapter_config().get("r", 16))
+            kwargs.update(enable_lora=True, max_lora_rank=max(16, rank), max_loras=1)
+            self.lora = LoRARequest(ckpt.name, 1, ckpt.path)
+        self.llm = LLM(**kwargs)
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generated]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop_token_ids=self.stop_ids,
+                                skip_special_tokens=True)
+        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in batch], params,
+                                    lora_request=self.lora, use_tqdm=False)
+        results = []
+        for out in outputs:
+            best = out.outputs[0]
+            finish = "length" if best.finish_reason == "length" else "stop"
+            results.append(Generated(best.text, finish, len(best.token_ids)))
+        return results
+
+    def close(self) -> None:
+        del self.llm
+        gc.collect()
+
+
+def resolve_backend(backend: str, ckpt: Checkpoint) -> str:
+    if backend not in ("auto", "transformers", "vllm"):
+        raise ValueError(f"--backend {backend!r}: expected auto, transformers or vllm")
+    if backend == "vllm" and not vllm_available():
+        raise ValueError("--backend vllm: vLLM is not installed or no CUDA GPU is visible")
+    use_dora = ckpt.adapter_config().get("use_dora", False)
+    if backend == "auto":
+        backend = "vllm" if vllm_available() and not use_dora else "transformers"
+    if backend == "vllm" and use_dora:
+        backend = "transformers"  # vLLM cannot serve DoRA adapters
+    return backend
+
+
+def make_generator(backend: str, ckpt: Checkpoint, tokenizer, stop_ids: list[int], device: str, dtype: str):
+    if backend == "vllm":
+        return VllmGenerator(ckpt, tokenizer, stop_ids, dtype)
+    return TransformersGenerator(ckpt, tokenizer, stop_ids, device, dtype)

@@ -1,0 +1,153 @@
+"""What to evaluate: a hub id or model directory, a (Q)LoRA/DoRA adapter directory, or a merged export;
+`make eval` finds the base model and every checkpoint under saves/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+HUB_BASE = "Qwen/Qwen2.5-0.5B-Instruct"
+LOCAL_BASE = Path("models") / "Qwen2.5-0.5B-Instruct"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    path: str  # model directory, hub id, or adapter directory
+    base: str | None = None  # the model an adapter applies to
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.base is not None
+
+    @property
+    def model_path(self) -> str:
+        """Where the (base) weights and, unless the adapter ships one, the tokenizer come from."""
+        return self.base or self.path
+
+    @property
+    def tokenizer_path(self) -> str:
+        if self.is_adapter and (Path(self.path) / "tokenizer_config.json").is_file():
+            return self.path  # LLaMA-Factory saves the (possibly fixed) tokenizer with the adapter
+        return self.model_path
+
+    def adapter_config(self) -> dict:
+        return json.loads((Path(self.path) / "adapter_config.json").read_text(encoding="utf-8")) if self.is_adapter else {}
+
+    def fingerprint(self) -> str:
+        """Changes when the weights change: configs by content, weight files by name, size and mtime
+        (hashing gigabytes of weights on every run would cost more than it saves)."""
+        digest = hashlib.sha256()
+        for location in filter(None, (self.path, self.base)):
+            digest.update(location.encode())
+            folder = Path(location)
+            if not folder.is_dir():
+                continue
+            for pattern in ("config.json", "adapter_config.json", *_WEIGHTS, "adapter_model.*"):
+                for file in sorted(folder.glob(pattern)):
+                    stat = file.stat()
+                    digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+                    if file.suffix == ".json":
+                        digest.update(file.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(any(folder.glob(p)) for p in _WEIGHTS)
+
+
+def _check_loadable(name: str, location: str, what: str) -> None:
+    """Local directories must hold a model; hub ids must be in the cache when offline."""
+    if Path(location).is_dir():
+        if not _has_weights(Path(location)):
+            raise CheckpointError(f"checkpoint {name!r}: {what} {location} holds no config.json with "
+                                  "*.safetensors/pytorch_model*.bin weights")
+        return
+    if not _HUB_ID.match(location):
+        raise CheckpointError(f"checkpoint {name!r}: {what} {location} not found (not a directory, not a hub id)")
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(location, "config.json"), str):
+            raise CheckpointError(f"checkpoint {name!r}: {what} {location} is not a local directory, and as a "
+                                  "hub id it is not in the local cache while the hub is offline: run "
+                                  "`make model`, or pass a local directory")
+
+
+def _resolve_base(adapter_dir: Path, base: str) -> str:
+    """An adapter's base as recorded by LLaMA-Factory: absolute, relative to the working directory,
+    or a hub id."""
+    if Path(base).is_dir() or _HUB_ID.match(base) and not Path(base).exists():
+        return base
+    raise CheckpointError(f"adapter {adapter_dir}: its base model {base!r} (adapter_config.json "
+                          "base_model_name_or_path) is not a directory here; run from the directory it was "
+                          "trained in, or edit that field to point at the base model")
+
+
+def resolve(name: str, location: str) -> Checkpoint:
+    """A checkpoint from NAME and PATH, checked before anything is generated."""
+    folder = Path(location)
+    if folder.is_dir() and (folder / "adapter_config.json").is_file():
+        config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        base = config.get("base_model_name_or_path")
+        if not base:
+            raise CheckpointError(f"checkpoint {name!r}: {folder}/adapter_config.json has no base_model_name_or_path")
+        ckpt = Checkpoint(name, str(folder), _resolve_base(folder, base))
+        _check_loadable(name, ckpt.base, "base model")
+        return ckpt
+    _check_loadable(name, location, "model")
+    return Checkpoint(name, location)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    name, sep, location = spec.partition("=")
+    if not sep or not name.strip() or not location.strip():
+        raise CheckpointError(f"--checkpoint {spec!r}: expected NAME=PATH (PATH a model dir, hub id or adapter dir)")
+    return name.strip(), location.strip()
+
+
+def default_base(base: str | None = None) -> str:
+    """--base, else $MODEL, else the downloaded models/Qwen2.5-0.5B-Instruct, else the hub id."""
+    return base or os.environ.get("MODEL") or (str(LOCAL_BASE) if LOCAL_BASE.is_dir() else HUB_BASE)
+
+
+def discover(saves: Path) -> list[tuple[str, str]]:
+    """(name, path) of every adapter or full model under `saves`, named by relative path; the
+    intermediate `checkpoint-N` folders of a run are skipped."""
+    found = []
+    if not Path(saves).is_dir():
+        return found
+    for root, dirs, _ in os.walk(saves):
+        dirs[:] = sorted(d for d in dirs if not re.fullmatch(r"checkpoint-\d+", d))
+        folder = Path(root)
+        if (folder / "adapter_config.json").is_file() or _has_weights(folder):
+            found.append((folder.relative_to(saves).as_posix(), str(folder)))
+            dirs[:] = []
+    return found
+
+
+def collect(specs: list[str] | None = None, base: str | None = None, saves: Path = Path("saves"),
+            ) -> list[Checkpoint]:
+    """Checkpoints to evaluate, the reference ("base") first. With --checkpoint: those, plus --base
+    when given. Without: the base model and everything under saves/."""
+    pairs = [parse_spec(spec) for spec in specs or []]
+    if pairs:
+        if base:
+            pairs.insert(0, ("base", base))
+    else:
+        pairs = [("base", default_base(base)), *discover(saves)]
+    names = [name for name, _ in pairs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CheckpointError(f"checkpoint name(s) used twice: {', '.join(duplicates)}")
+    return [resolve(name, location) for name, location in pairs]

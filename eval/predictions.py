@@ -1,0 +1,105 @@
+"""Cached, resumable generation: one `predictions.jsonl` per checkpoint and task.
+
+Every finished batch is appended (and flushed to disk) at once, so an interrupted run loses at most
+the batch in flight; the next run keeps lines whose cache key (model fingerprint + generation
+settings) and prompt hash match, and generates only the rest. When all samples are done the file
+is rewritten in test-file order, atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+
+def cache_key(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def prompt_hash(prompt_ids: list[int]) -> str:
+    return hashlib.sha256(json.dumps(prompt_ids).encode()).hexdigest()[:16]
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load_cached(path: Path, key: str, hashes: list[str]) -> tuple[dict[int, dict], int]:
+    """Usable cached rows by index, and how many lines were dropped (other key or prompt, torn line)."""
+    kept, dropped = {}, 0
+    if not path.is_file():
+        return kept, dropped
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+                index = row["index"]
+                usable = row["key"] == key and 0 <= index < len(hashes) and row["prompt_sha"] == hashes[index]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                usable = False  # e.g. a line torn by a kill mid-write
+            if usable:
+                kept[index] = row
+            else:
+                dropped += 1
+    return kept, dropped
+
+
+def generate_cached(
+    path: Path,
+    key: str,
+    prompts: list[list[int]],
+    labels: list[str],
+    get_generator: Callable[[], object],
+    max_new_tokens: int,
+    batch_size: int,
+    decode_prompt: Callable[[list[int]], str],
+    desc: str = "generate",
+) -> list[dict]:
+    """Prediction rows for every prompt, generating only those not already cached under `key`.
+    `get_generator` is called only when something is left to generate (so a fully cached
+    checkpoint is never loaded)."""
+    hashes = [prompt_hash(ids) for ids in prompts]
+    done, dropped = load_cached(path, key, hashes)
+    if dropped:
+        logger.warning("%s: ignoring %d cached line(s) from other settings, prompts or a torn write", path, dropped)
+        write_jsonl_atomic(path, [done[i] for i in sorted(done)])
+    todo = [i for i in range(len(prompts)) if i not in done]
+    if todo:
+        generator = get_generator()
+        # Longest prompts first: similar lengths share a batch (little padding) and memory peaks early.
+        todo.sort(key=lambda i: (-len(prompts[i]), i))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=len(done), desc=desc,
+                                                               unit="sample") as bar:
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                outputs = generator.generate([prompts[i] for i in chunk], max_new_tokens)
+                for i, out in zip(chunk, outputs, strict=True):
+                    done[i] = {"index": i, "prompt_sha": hashes[i], "key": key, "prompt": decode_prompt(prompts[i]),
+                               "predict": out.text, "label": labels[i], "finish_reason": out.finish_reason,
+                               "new_tokens": out.new_tokens}
+                    handle.write(json.dumps(done[i], ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+                bar.update(len(chunk))
+    rows = [done[i] for i in range(len(prompts))]
+    write_jsonl_atomic(path, rows)
+    return rows

@@ -1,0 +1,157 @@
+"""The before/after report: metrics.json, report.md (tables with deltas vs the base), chart.png and
+worst_samples.md, each written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .tasks import NOT_PERCENT, TASKS
+
+WORST_PER_TABLE = 5
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _cell(value, base_value, is_base: bool) -> str:
+    if value is None or is_base or base_value is None:
+        return _fmt(value)
+    return f"{value:.2f} ({value - base_value:+.2f})"
+
+
+def _zero_scored(metrics: dict) -> str:
+    counts = metrics.get("zero_scored") or {}
+    return ", ".join(f"{reason} {count}" for reason, count in counts.items()) or "0"
+
+
+def markdown_tables(summary: dict) -> str:
+    """Checkpoint x metric table per task; later checkpoints show their delta vs the base row."""
+    base = summary["base"]
+    parts = []
+    for task in summary["tasks"]:
+        headline = TASKS[task].headline
+        rows = [(name, info["tasks"][task]) for name, info in summary["checkpoints"].items() if task in info["tasks"]]
+        if not rows:
+            continue
+        base_metrics = summary["checkpoints"].get(base, {}).get("tasks", {}).get(task, {})
+        lines = [f"### {task} (n={rows[0][1]['n']})", "",
+                 "| checkpoint | " + " | ".join(headline) + " | zero-scored |",
+                 "|---|" + "---:|" * len(headline) + "---|"]
+        for name, metrics in rows:
+            cells = [_cell(metrics.get(m), base_metrics.get(m), name == base) for m in headline]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {_zero_scored(metrics)} |")
+        skipped = {metrics.get("bertscore_skipped") for _, metrics in rows} - {None}
+        for reason in sorted(skipped):
+            lines += ["", f"bertscore_f1 skipped: {reason}"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def markdown_table(report_dir: Path) -> str:
+    """The tables of a finished report, read back from its metrics.json."""
+    return markdown_tables(json.loads((Path(report_dir) / "metrics.json").read_text(encoding="utf-8")))
+
+
+METRIC_NOTES = """\
+All scores are percentages (0-100) except mean_length (characters). Outputs that are empty, end
+in an endless repetition, hit max_new_tokens without a stop token, or (mrg) are not a JSON report
+score 0 on every per-sample metric and are counted under "zero-scored".
+
+- norm: `exact_match` whole answer equal (the seed's metric); `micro_*` CHIP-CDN style over `##` term sets.
+- mrg: `json_valid_rate` answers that parse as a JSON object (bare or in a ```json block);
+  `field_exact_match` the seed's six fields x samples vs the first report; `field_rouge_l_mean` character
+  ROUGE-L per field, mean over all references; `cblue_rouge` the official CBLUE IMCS-V2-MRG score (mean of
+  rouge-1/2/l F on characters, averaged over all references), hypothesis rendered from the six fields;
+  `bertscore_f1` per field vs the first report (pairs with an empty side are 0, as bert-score defines).
+- dialog: `bleu-4`, `rouge-*` exactly as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique
+  character n-grams / all n-grams over all answers.
+"""
+
+
+def render_report(summary: dict) -> str:
+    settings = summary["settings"]
+    lines = ["# Evaluation report", "", f"Deltas are against `{summary['base']}`.", "", "## Checkpoints", "",
+             "| name | path | base model (adapters) |", "|---|---|---|"]
+    for name, info in summary["checkpoints"].items():
+        lines.append(f"| {name} | `{info['path']}` | {'`' + info['base'] + '`' if info.get('base') else ''} |")
+    lines += ["", "## Results", "", markdown_tables(summary), METRIC_NOTES, "![scores per task](chart.png)", "",
+              "Five worst-scored samples per task and checkpoint: [worst_samples.md](worst_samples.md).", "",
+              "## Settings", ""]
+    for key, value in settings.items():
+        lines.append(f"- {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
+    return "\n".join(lines) + "\n"
+
+
+def render_worst(summary: dict, worst: dict) -> str:
+    def clip(text: str, limit: int = 400) -> str:
+        text = text.replace("\n", "⏎")
+        return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
+
+    lines = ["# Worst-scored samples", ""]
+    for task in summary["tasks"]:
+        for name, rows in worst.get(task, {}).items():
+            lines += [f"## {task} — {name}", ""]
+            for row in rows:
+                reason = f", zero-scored: {row['reason']}" if row.get("reason") else ""
+                lines += [f"**#{row['index']}** score {row['score']:.2f}{reason}", "",
+                          f"- prompt: {clip(row['prompt'])}", f"- predict: {clip(row['predict'])}",
+                          f"- label: {clip(row['label'])}", ""]
+    return "\n".join(lines)
+
+
+def render_chart(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in summary["tasks"] if any(t in i["tasks"] for i in summary["checkpoints"].values())]
+    names = list(summary["checkpoints"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    width = 0.8 / max(len(names), 1)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        metrics = [m for m in TASKS[task].headline if m not in NOT_PERCENT
+                   and any(i["tasks"].get(task, {}).get(m) is not None for i in summary["checkpoints"].values())]
+        for k, name in enumerate(names):
+            values = [summary["checkpoints"][name]["tasks"].get(task, {}).get(m) or 0.0 for m in metrics]
+            ax.bar([x + k * width for x in range(len(metrics))], values, width, label=name)
+        ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(metrics))])
+        ax.set_xticklabels(metrics, rotation=35, ha="right", fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_title(task)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("score (%)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chart.", suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_report(out_dir: Path, summary: dict, worst: dict) -> Path:
+    out_dir = Path(out_dir)
+    write_text_atomic(out_dir / "metrics.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(out_dir / "worst_samples.md", render_worst(summary, worst))
+    render_chart(summary, out_dir / "chart.png")
+    write_text_atomic(out_dir / "report.md", render_report(summary))
+    return out_dir / "report.md"
+
+
+def worst_rows(rows: list[dict], samples_by_index: dict, k: int = WORST_PER_TABLE) -> list[dict]:
+    ranked = sorted(rows, key=lambda r: (r["score"], r["index"]))[:k]
+    return [{**r, "prompt": samples_by_index[r["index"]].prompt, "predict": samples_by_index[r["index"]].predict,
+             "label": samples_by_index[r["index"]].label} for r in ranked]

@@ -1,0 +1,178 @@
+"""Orchestration: test sets -> checkpoints -> cached predictions -> metrics -> report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+from .backends import load_tokenizer, make_generator, pick_device, pick_dtype, resolve_backend
+from .bertscore import BertScore
+from .checkpoints import collect
+from .metrics import score_task
+from .predictions import cache_key, generate_cached, write_jsonl_atomic
+from .prompts import DEFAULT_TEMPLATE, PromptRenderer
+from .report import worst_rows, write_report, write_text_atomic
+from .samples import Sample
+from .tasks import TASKS, parse_tasks
+from .testdata import InputError, load_predictions, load_test_set, user_content
+
+logger = logging.getLogger(__name__)
+DEFAULT_BATCH_SIZE = 64
+
+
+def _dir_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "checkpoint"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def parse_max_new_tokens(text: str | dict | None) -> dict[str, int]:
+    """`norm=64,mrg=2048` (or a dict) over the per-task defaults."""
+    budget = {name: spec.max_new_tokens for name, spec in TASKS.items()}
+    items = text.items() if isinstance(text, dict) else [p.split("=", 1) for p in (text or "").split(",") if p]
+    for item in items:
+        if len(item) != 2 or item[0].strip() not in TASKS or not str(item[1]).strip().isdigit():
+            raise ValueError(f"--max-new-tokens {text!r}: expected TASK=N pairs, TASK one of {', '.join(TASKS)}")
+        budget[item[0].strip()] = int(item[1])
+    return budget
+
+
+def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
+    return [Sample(index=i, prompt=row["prompt"], predict=row["predict"], label=rec["output"],
+                   finish_reason=row["finish_reason"], references=rec.get("references") if task == "mrg" else None)
+            for i, (rec, row) in enumerate(zip(records, rows, strict=True))]
+
+
+def run_eval(
+    checkpoints: dict[str, str] | None = None,
+    tasks: str | list[str] = tuple(TASKS),
+    data_dir: str | Path = "data/sft",
+    out_dir: str | Path = "reports/eval",
+    limit: int | None = None,
+    base: str | None = None,
+    saves_dir: str | Path = "saves",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_new_tokens: str | dict | None = None,
+    backend: str = "auto",
+    device: str | None = None,
+    dtype: str | None = None,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    system: str | None = None,
+    template: str = DEFAULT_TEMPLATE,
+) -> Path:
+    """Score checkpoints on the test sets and write the report; returns the report directory.
+
+    `checkpoints` maps NAME -> hub id, model dir or adapter dir; the first one (or "base" = `base`
+    when given) is the reference for deltas. None means: the base model plus every checkpoint found
+    under `saves_dir`. Everything is checked before the first token is generated. Rerunning with the
+    same `out_dir` reuses finished predictions (and resumes interrupted ones).
+    """
+    task_names = parse_tasks(tasks)
+    budget = parse_max_new_tokens(max_new_tokens)
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    test_sets = {t: load_test_set(data_dir / TASKS[t].test_file, t, limit) for t in task_names}
+    specs = [f"{name}={path}" for name, path in checkpoints.items()] if checkpoints else None
+    ckpts = collect(specs, base, Path(saves_dir))
+    bertscore = BertScore(bertscore_model, bertscore_layers) if "mrg" in task_names else None
+    device = pick_device(device)
+    dtype = pick_dtype(device, dtype)
+
+    summary = {"base": ckpts[0].name, "tasks": task_names, "checkpoints": {}, "settings": {}}
+    worst: dict[str, dict[str, list]] = {t: {} for t in task_names}
+    backends_used = {}
+    for ckpt in ckpts:
+        chosen = resolve_backend(backend, ckpt)
+        backends_used[ckpt.name] = chosen
+        tokenizer = load_tokenizer(ckpt)
+        renderer = PromptRenderer(tokenizer, template, system)
+        stop_ids = renderer.stop_token_ids()
+        generator = None
+
+        def get_generator(ckpt=ckpt, tokenizer=tokenizer, stop_ids=stop_ids, chosen=chosen):
+            nonlocal generator
+            if generator is None:
+                logger.info("loading %s (%s) on %s/%s", ckpt.name, ckpt.path, device, dtype)
+                generator = make_generator(chosen, ckpt, tokenizer, stop_ids, device, dtype)
+            return generator
+
+        info = {"path": ckpt.path, "base": ckpt.base, "backend": chosen, "tasks": {}}
+        try:
+            for task in task_names:
+                records = test_sets[task]
+                prompts = [renderer.encode(user_content(r)) for r in records]
+                key = cache_key({"model": ckpt.fingerprint(), "backend": chosen, "dtype": dtype,
+                                 "max_new_tokens": budget[task], "decoding": "greedy", "template": template,
+                                 "system": system, "stop_ids": stop_ids})
+                task_dir = out_dir / _dir_name(ckpt.name) / task
+                rows = generate_cached(
+                    task_dir / "predictions.jsonl", key, prompts, [r["output"] for r in records], get_generator,
+                    budget[task], batch_size, lambda ids, tok=tokenizer: tok.decode(ids, skip_special_tokens=False),
+                    desc=f"{ckpt.name}/{task}")
+                samples = _samples(records, rows, task)
+                scored = score_task(task, samples, bertscore)
+                write_jsonl_atomic(task_dir / "scores.jsonl", scored.rows)
+                info["tasks"][task] = scored.metrics
+                worst[task][ckpt.name] = worst_rows(scored.rows, {s.index: s for s in samples})
+        finally:
+            if generator is not None:
+                generator.close()
+        summary["checkpoints"][ckpt.name] = info
+
+    summary["settings"] = {
+        "data_dir": str(data_dir),
+        "test_files": {t: {"file": str(data_dir / TASKS[t].test_file), "sha256": _sha256(data_dir / TASKS[t].test_file),
+                           "samples": len(test_sets[t])} for t in task_names},
+        "limit": limit,
+        "decoding": "greedy",
+        "max_new_tokens": {t: budget[t] for t in task_names},
+        "batch_size": batch_size,
+        "backend": backends_used,
+        "device": device,
+        "dtype": dtype,
+        "template": template,
+        "system": system if system is not None else "template default",
+        "bertscore": bertscore.describe() if bertscore else "not applicable",
+    }
+    write_report(out_dir, summary, worst)
+    return out_dir
+
+
+def score_file(
+    task: str,
+    predictions: str | Path,
+    test: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+) -> dict:
+    """Score an existing predictions file (ours or LLaMA-Factory's generated_predictions.jsonl);
+    writes metrics.json, scores.jsonl and worst_samples.md to `out_dir` (default: beside the file)."""
+    (task,) = parse_tasks(task)
+    predictions = Path(predictions)
+    records = load_test_set(Path(test), task) if test else None
+    samples = load_predictions(predictions, task, records)
+    bertscore = BertScore(bertscore_model, bertscore_layers) if task == "mrg" else None
+    scored = score_task(task, samples, bertscore)
+    out = Path(out_dir) if out_dir else predictions.parent
+    name = predictions.stem
+    summary = {"base": name, "tasks": [task], "checkpoints": {name: {"path": str(predictions), "tasks": {task: scored.metrics}}},
+               "settings": {"predictions": str(predictions), "test": str(test) if test else None,
+                            "bertscore": bertscore.describe() if bertscore else "not applicable"}}
+    write_jsonl_atomic(out / "scores.jsonl", scored.rows)
+    from .report import render_worst
+
+    write_text_atomic(out / "worst_samples.md",
+                      render_worst(summary, {task: {name: worst_rows(scored.rows, {s.index: s for s in samples})}}))
+    write_text_atomic(out / "metrics.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    return summary
+
+
+__all__ = ["run_eval", "score_file", "InputError"]

@@ -1,0 +1,55 @@
+"""The three evaluation tasks: their test files, generation budgets and report fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# IMCS-V2 report fields, in the order the data and the CBLUE scorer use.
+REPORT_FIELDS = ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    max_new_tokens: int  # generation budget: short for term lists, long for reports
+    headline: tuple[str, ...]  # metrics shown in tables and charts, in this order
+
+    @property
+    def test_file(self) -> str:
+        return f"{self.name}_test.jsonl"
+
+
+TASKS: dict[str, TaskSpec] = {
+    "norm": TaskSpec("norm", 128, ("exact_match", "micro_f1", "micro_precision", "micro_recall")),
+    "mrg": TaskSpec(
+        "mrg",
+        1024,
+        (
+            "json_valid_rate",
+            "field_exact_match",
+            "field_rouge_l_mean",
+            "cblue_rouge",
+            "cblue_rouge-1",
+            "cblue_rouge-2",
+            "cblue_rouge-l",
+            "bertscore_f1",
+        ),
+    ),
+    "dialog": TaskSpec(
+        "dialog",
+        512,
+        ("bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "mean_length"),
+    ),
+}
+
+# Metrics that are not percentages; charts leave them out so the bars share one 0-100 axis.
+NOT_PERCENT = {"mean_length"}
+
+
+def parse_tasks(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = [t.strip() for t in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in TASKS]
+    if unknown or not names:
+        raise ValueError(f"unknown task(s) {unknown or names!r}; expected a comma list of {', '.join(TASKS)}")
+    return list(dict.fromkeys(names))
