@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tqdm import tqdm
 from .errors import PrepError
 
 CHUNK = 1 << 20
-_WS = " \t\r\n"
+_WS = re.compile(r"[ \t\r\n]*")  # JSON's four whitespace characters
 
 
 class _Buffer:
@@ -43,12 +44,9 @@ class _Buffer:
     def skip_ws(self) -> str:
         """Advance past whitespace; return the next character ('' at end of file)."""
         while True:
-            text, pos = self.text, self.pos
-            while pos < len(text) and text[pos] in _WS:
-                pos += 1
-            self.pos = pos
-            if pos < len(text):
-                return text[pos]
+            pos = self.pos = _WS.match(self.text, self.pos).end()
+            if pos < len(self.text):
+                return self.text[pos]
             if not self.refill():
                 return ""
 

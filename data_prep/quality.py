@@ -58,32 +58,26 @@ def cap(records: list[dict], ids: list[str], limit: int, tally: Tally):
 
 
 class TokenCounter:
-    """Token lengths as LLaMA-Factory will see them: chat-template overhead + prompt + response."""
+    """Token lengths as LLaMA-Factory will see them: chat-template overhead + prompt + response.
+
+    A local model folder with tokenizer.json is read with `tokenizers` directly (loading it through
+    transformers costs several seconds of imports per run); anything else (hub ids, slow tokenizers,
+    templates we cannot render) goes through transformers' AutoTokenizer.
+    """
 
     def __init__(self, model: str | Path):
-        from transformers import AutoTokenizer
-
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
-        except Exception as exc:  # any load failure means the same thing to the user
-            raise PrepError(model, "tokenizer", "a local model folder or hub id with a tokenizer",
-                            found=f"{type(exc).__name__}: {exc}".splitlines()[0],
-                            hint="pass --model PATH_OR_HUB_ID") from exc
-        self.backend = getattr(self.tokenizer, "backend_tokenizer", None)
-        self.overhead = self._template_overhead()
+        fast = _load_local(Path(model))
+        if fast is not None:
+            self.backend, template_text = fast
+        else:
+            self.backend, template_text = _load_transformers(model)
+        self.overhead = self._encode_lengths([template_text])[0] if template_text else 0
 
     def _encode_lengths(self, texts: list[str]) -> list[int]:
-        if self.backend is not None and hasattr(self.backend, "encode_batch_fast"):
+        if hasattr(self.backend, "encode_batch_fast"):
             # Rust batch encoding without offsets: the fast path for hundreds of thousands of records.
             return [len(e.ids) for e in self.backend.encode_batch_fast(texts, add_special_tokens=False)]
-        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
-
-    def _template_overhead(self) -> int:
-        if not getattr(self.tokenizer, "chat_template", None):
-            return 0
-        msgs = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-        text = self.tokenizer.apply_chat_template(msgs, tokenize=False)
-        return self._encode_lengths([text])[0]
+        return [len(ids) for ids in self.backend(texts, add_special_tokens=False)["input_ids"]]
 
     def lengths(self, records: list[dict], desc: str = "tokens", batch: int = 8192) -> list[int]:
         out: list[int] = []
@@ -94,6 +88,57 @@ class TokenCounter:
             n = len(chunk)
             out.extend(self.overhead + lens[i] + lens[n + i] for i in range(n))
         return out
+
+
+EMPTY_TURN = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+
+
+def _load_local(folder: Path):
+    """(tokenizers.Tokenizer, rendered empty chat turn) for a local folder, or None to use transformers."""
+    if not (folder / "tokenizer.json").is_file():
+        return None
+    template = None
+    if (folder / "chat_template.jinja").is_file():
+        template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    elif (folder / "tokenizer_config.json").is_file():
+        import json
+
+        template = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")).get("chat_template")
+    if template is not None and not isinstance(template, str):
+        return None  # named templates: let transformers pick
+    try:
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        return backend, _render(template) if template else ""
+    except Exception:  # any surprise: the transformers path below is the reference
+        return None
+
+
+def _render(template: str) -> str:
+    """Render a chat template the way transformers does (sandboxed jinja, trimmed blocks)."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(template).render(messages=EMPTY_TURN, add_generation_prompt=False)
+
+
+def _load_transformers(model: str | Path):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
+    except Exception as exc:  # any load failure means the same thing to the user
+        raise PrepError(model, "tokenizer", "a local model folder or hub id with a tokenizer",
+                        found=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                        hint="pass --model PATH_OR_HUB_ID") from exc
+    text = tok.apply_chat_template(EMPTY_TURN, tokenize=False) if getattr(tok, "chat_template", None) else ""
+    return getattr(tok, "backend_tokenizer", None) or tok, text
 
 
 def percentile(sorted_values: list[int], q: float) -> int:

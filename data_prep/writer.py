@@ -51,9 +51,9 @@ def write_jsonl(path: Path, records: list[dict]) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            dumps = json.dumps
+            encode = json.JSONEncoder(ensure_ascii=False).encode  # same bytes as json.dumps(r, ensure_ascii=False)
             for start in range(0, len(records), 4096):  # bounded chunks: fast, small memory
-                chunk = "".join(dumps(r, ensure_ascii=False) + "\n" for r in records[start:start + 4096])
+                chunk = "".join(encode(r) + "\n" for r in records[start:start + 4096])
                 data = chunk.encode("utf-8")
                 digest.update(data)
                 f.write(data)

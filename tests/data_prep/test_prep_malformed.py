@@ -148,6 +148,8 @@ ERRORS = [
     ("only-unknown", args_only("--only", "dialog,xray"), ["--only", "dialog,xray", "a comma-separated subset"]),
     ("raw-dir-missing", args_only("--raw-dir", "{tmp}/nowhere"), ["nowhere", "--raw-dir", "no such folder"]),
     ("explicit-dataset-absent", args_only("--only", "mrg", "--raw-dir", "{tmp}"), ["mrg", "the published mrg files"]),
+    ("model-not-found", args_only("--only", "norm", "--model", "{tmp}/no-model"),
+     ["no-model", "tokenizer", "a local model folder or hub id", "pass --model"]),
     ("dialog-path-missing", args_only("--dialog", "{tmp}/none.json"), ["none.json", "--dialog", "an existing file"]),
 ]
 

@@ -204,3 +204,15 @@ def test_token_profile_counts_all_small_splits_and_samples_big_ones():
     assert counter.seen == 520 and 500 <= counted <= 520
     assert stats["max"] == 1000  # the single longest record is always counted
     assert abs(stats["p50"] - 51) <= 6 and abs(stats["p90"] - 91) <= 5  # sample percentiles near the truth
+
+
+def test_local_tokenizer_fast_path_counts_like_transformers(tiny_model, monkeypatch):
+    from data_prep import quality
+
+    records = [rec("主题:咳嗽\n内容:孩子咳嗽三天", "您好,建议多喝水。"), {**rec("原始词:阑尾切除"), "input": "附加"}]
+    fast = quality.TokenCounter(tiny_model)
+    assert not hasattr(fast.backend, "apply_chat_template")  # the tokenizers object, not transformers
+    monkeypatch.setattr(quality, "_load_local", lambda folder: None)
+    slow = quality.TokenCounter(tiny_model)
+    assert fast.overhead == slow.overhead > 0
+    assert fast.lengths(records) == slow.lengths(records)
