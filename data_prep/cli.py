@@ -112,6 +112,7 @@ def run(args) -> dict:
 
 def _run(args) -> dict:
     sources, notes = resolve_sources(args)
+    registry.read(args.dataset_info)  # a broken registration fails the run before anything is written
     counter = load_counter(args.model)
     splits: dict[str, tuple[list[dict], Tally]] = {}
     info: dict[str, dict] = {}
@@ -141,6 +142,11 @@ def _run(args) -> dict:
                 for name, (recs, _) in splits.items()}
     cutoff = recommend_cutoff([stats for stats, _ in profiles.values()])
 
+    for name, (recs, tally) in splits.items():
+        if tally.read != len(recs) + sum(tally.skipped.values()):
+            raise RuntimeError(f"{name}: record accounting is off ({tally.read} read, {len(recs)} kept, "
+                               f"{dict(tally.skipped)} skipped); nothing was written")
+
     # Every output file is complete before the manifest and the registration point at it.
     out_dir: Path = args.out_dir
     written: dict[str, Path] = {}
@@ -149,7 +155,6 @@ def _run(args) -> dict:
         path = out_dir / f"{name}.jsonl"
         sha = write_jsonl(path, recs)
         written[name] = path
-        assert tally.read == len(recs) + sum(tally.skipped.values()), f"{name}: record accounting is off"
         datasets[name] = {
             "path": Path(os.path.relpath(path.resolve(), args.dataset_info.resolve().parent)).as_posix(),
             "read": tally.read,

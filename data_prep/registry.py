@@ -33,17 +33,23 @@ def entries(written: dict[str, Path], base_dir: Path) -> dict[str, dict]:
     return out
 
 
+def read(info_path: Path) -> dict:
+    """The existing registration ({} when there is none); PrepError when it is not a JSON object."""
+    if not info_path.is_file():
+        return {}
+    try:
+        existing = json.loads(info_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PrepError(info_path, f"line {exc.lineno}", "a JSON object (LLaMA-Factory dataset_info)",
+                        found=exc.msg, hint="fix or delete it and rerun") from exc
+    if not isinstance(existing, dict):
+        raise PrepError(info_path, "top level", "a JSON object", found=type(existing).__name__)
+    return existing
+
+
 def update(info_path: Path, written: dict[str, Path]) -> dict:
     """Rewrite our med_* entries in `info_path`, keeping anyone else's entries as they were."""
-    existing = {}
-    if info_path.is_file():
-        try:
-            existing = json.loads(info_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise PrepError(info_path, f"line {exc.lineno}", "a JSON object (LLaMA-Factory dataset_info)",
-                            found=exc.msg, hint="fix or delete it and rerun") from exc
-        if not isinstance(existing, dict):
-            raise PrepError(info_path, "top level", "a JSON object", found=type(existing).__name__)
+    existing = read(info_path)
     merged = {k: v for k, v in existing.items() if k not in OURS}
     merged.update(entries(written, info_path.parent))
     write_json(info_path, merged)

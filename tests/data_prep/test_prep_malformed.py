@@ -233,5 +233,6 @@ def test_default_model_missing_tells_the_user_what_to_do(tmp_path, capsys):
 
 def test_corrupt_existing_dataset_info_is_reported(tmp_path, prep):
     (tmp_path / "dataset_info.json").write_text("{not json", encoding="utf-8")
-    code, _, _, err = prep("--only", "norm")
-    assert code == 2 and "dataset_info.json" in err and "a JSON object" in err
+    code, out, manifest, err = prep("--only", "norm")
+    assert code == 2 and "dataset_info.json" in err and "line 1" in err and "a JSON object" in err
+    assert manifest is None and not out.exists()  # nothing written before the check
