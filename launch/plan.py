@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import LaunchError
-from .paths import REPO_ROOT
+from .paths import BASE_MODEL_NAME, LOCAL_BASE_MODEL, REPO_ROOT
 from .recipes import COMMANDS, parse_overrides, resolve_config, select_recipe
 
 RESOLVED_NAME = "launch_config.yaml"
@@ -165,6 +165,24 @@ def write_config(plan: Plan) -> None:
         raise
 
 
+def seed_webui_config(plan: Plan) -> Path | None:
+    """First `make webui` only: preselect our model in LLaMA-Factory's web UI (its per-directory user config),
+    so the checkpoint list shows saves/Qwen2.5-0.5B-Instruct/<type>/ runs with no clicks. Never overwrites."""
+    path = plan.cwd / "llamaboard_cache" / "user_config.yaml"
+    if path.exists():
+        return None
+    hub = "modelscope" if plan.env.get("USE_MODELSCOPE_HUB") in ("1", "true", "True") else "huggingface"
+    local = LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else None
+    config = {"lang": None, "hub_name": hub, "last_model": BASE_MODEL_NAME,
+              "path_dict": {BASE_MODEL_NAME: str(local)} if local else {}, "cache_dir": None}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".user_config-", suffix=".yaml", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle, allow_unicode=True)
+    os.replace(tmp, path)
+    return path
+
+
 def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> int:
     """Run the plan; returns the exit code.
 
@@ -174,6 +192,8 @@ def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> 
     PID is the launcher's PID and signals reach it directly); it does not return.
     """
     write_config(plan)
+    if plan.command == "webui":
+        seed_webui_config(plan)
     if replace_process and not in_process:
         os.chdir(plan.cwd)
         sys.stdout.flush()

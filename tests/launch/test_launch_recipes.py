@@ -105,3 +105,25 @@ def test_recipe_datasets_are_registered_by_data_prep(path, prepared_data, reques
             strict=True, reason="data_prep does not register med_pt yet (entry: tests/launch/conftest.py "
                                 "MED_PT_ENTRY); once it does this passes and strict xfail flags it"))
     assert not missing, f"{path.name} names datasets data_prep does not register: {missing}"
+
+
+def test_web_ui_lists_every_run(tmp_path, monkeypatch):
+    """LLaMA-Factory's own checkpoint list (web UI, model Qwen2.5-0.5B-Instruct) finds each recipe's output."""
+    from llamafactory.webui.control import list_checkpoints
+
+    monkeypatch.chdir(tmp_path)  # the web UI reads ./saves
+    expected: dict[str, set[str]] = {}
+    for path in RECIPES:
+        recipe = raw(path)
+        if command_for(recipe) not in ("train", "export"):
+            continue
+        out = Path(recipe.get("export_dir") or recipe["output_dir"])
+        out_dir = tmp_path / out
+        out_dir.mkdir(parents=True)
+        weights = "adapter_model.safetensors" if out.parts[2] == "lora" else "model.safetensors"
+        (out_dir / weights).write_bytes(b"")
+        expected.setdefault(out.parts[2], set()).add(out.name)
+    assert expected["lora"] == {"sft", "qlora_sft", "dora_sft", "pt"}
+    for finetuning_type, runs in expected.items():
+        listed = set(list_checkpoints(BASE_MODEL_NAME, finetuning_type).choices)
+        assert {choice[0] if isinstance(choice, tuple) else choice for choice in listed} == runs

@@ -3,10 +3,13 @@ queried over loopback only, and stopped by their process group id."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
+import yaml
 
+from launch.paths import REPO_ROOT
 from tests.launch.conftest import Server, base_environ, free_port, group_alive, http, launch_cmd, port_closed
 
 pytestmark = pytest.mark.slow
@@ -43,6 +46,8 @@ def test_api_beyond_loopback_without_key_is_refused(tmp_path):
 
 
 def test_webui_answers_on_loopback(tmp_path):
+    seeded = REPO_ROOT / "llamaboard_cache" / "user_config.yaml"
+    created = not seeded.exists()
     port = free_port()
     env = base_environ(PORT=str(port), BROWSER="true")  # LLaMA-Factory asks to open a browser; make that a no-op
     server = Server(["webui"], env, tmp_path / "webui.log")
@@ -53,3 +58,6 @@ def test_webui_answers_on_loopback(tmp_path):
     finally:
         server.stop()
     assert not group_alive(server.proc.pid) and port_closed(port)
+    if created:  # first start on this checkout: our model is preselected, so the UI lists saves/<model>/ runs
+        assert yaml.safe_load(seeded.read_text())["last_model"] == "Qwen2.5-0.5B-Instruct"
+        shutil.rmtree(seeded.parent)
