@@ -38,25 +38,33 @@ def load_tokenizer(ckpt: Checkpoint):
     return AutoTokenizer.from_pretrained(ckpt.tokenizer_path)
 
 
+def load_model(ckpt: Checkpoint, device: str, dtype: str):
+    """The checkpoint's weights on `device`; an adapter is merged into its base (faster to decode)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(ckpt.model_path, dtype=getattr(torch, dtype))
+    if ckpt.is_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, ckpt.path).merge_and_unload()
+    return model.to(device).eval()
+
+
 class TransformersGenerator:
-    """Batched greedy decoding with left padding; an adapter is merged into its base for speed."""
+    """Batched greedy decoding with left padding."""
 
     name = "transformers"
 
-    def __init__(self, ckpt: Checkpoint, tokenizer, stop_ids: list[int], device: str, dtype: str):
-        import torch
-        from transformers import AutoModelForCausalLM
-
-        model = AutoModelForCausalLM.from_pretrained(ckpt.model_path, dtype=getattr(torch, dtype))
-        if ckpt.is_adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, ckpt.path).merge_and_unload()
-        self.model = model.to(device).eval()
-        self.tokenizer, self.stop_ids, self.device = tokenizer, stop_ids, device
+    def __init__(self, model, tokenizer, stop_ids: list[int], prune_every: int = 16):
+        self.model, self.tokenizer, self.stop_ids, self.prune_every = model, tokenizer, stop_ids, prune_every
+        self.device = model.device
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
 
     def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generated]:
+        """Decode in chunks of `prune_every` tokens; after each chunk the rows that have stopped leave
+        the batch (and the KV cache), so one long answer no longer keeps the finished ones computing.
+        Greedy continuation from the cache is the same computation, so the answers do not change."""
         import torch
         from transformers import GenerationConfig
 
@@ -64,17 +72,36 @@ class TransformersGenerator:
         input_ids = torch.tensor([[self.pad_id] * (width - len(ids)) + ids for ids in batch], device=self.device)
         attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch],
                                       device=self.device)
-        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=self.stop_ids,
-                                  pad_token_id=self.pad_id)
-        with torch.inference_mode():
-            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
-        results = []
-        for row in output[:, width:].tolist():
-            end = next((i for i, tok in enumerate(row) if tok in self.stop_ids), None)
-            tokens = row if end is None else row[:end]
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            results.append(Generated(text, "length" if end is None else "stop", len(tokens)))
-        return results
+        tokens: list[list[int]] = [[] for _ in batch]
+        stopped = [False] * len(batch)
+        active = list(range(len(batch)))  # original row of each row still in the batch
+        cache, produced = None, 0
+        while active and produced < max_new_tokens:
+            config = GenerationConfig(do_sample=False, max_new_tokens=min(self.prune_every, max_new_tokens - produced),
+                                      eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+            with torch.inference_mode():
+                out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache,
+                                          generation_config=config, return_dict_in_generate=True)
+            new = out.sequences[:, input_ids.shape[1]:]
+            keep = []
+            for pos, row in enumerate(new.tolist()):
+                end = next((i for i, tok in enumerate(row) if tok in self.stop_ids), None)
+                tokens[active[pos]] += row if end is None else row[:end]
+                stopped[active[pos]] = end is not None
+                if end is None:
+                    keep.append(pos)
+            produced += new.shape[1]
+            if not keep or produced >= max_new_tokens:
+                break
+            index = torch.tensor(keep, device=self.device)
+            cache = out.past_key_values
+            if len(keep) < len(active):
+                cache.batch_select_indices(index)
+            input_ids = out.sequences[index]
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(new.shape)], dim=1)[index]
+            active = [active[pos] for pos in keep]
+        return [Generated(self.tokenizer.decode(t, skip_special_tokens=True), "stop" if s else "length", len(t))
+                for t, s in zip(tokens, stopped, strict=True)]
 
     def close(self) -> None:
         import torch
@@ -150,4 +177,4 @@ def resolve_backend(backend: str, ckpt: Checkpoint) -> str:
 def make_generator(backend: str, ckpt: Checkpoint, tokenizer, stop_ids: list[int], device: str, dtype: str):
     if backend == "vllm":
         return VllmGenerator(ckpt, tokenizer, stop_ids, dtype)
-    return TransformersGenerator(ckpt, tokenizer, stop_ids, device, dtype)
+    return TransformersGenerator(load_model(ckpt, device, dtype), tokenizer, stop_ids)

@@ -95,9 +95,12 @@ def render_report(summary: dict) -> str:
 
 
 def render_worst(summary: dict, worst: dict) -> str:
-    def clip(text: str, limit: int = 400) -> str:
+    def clip(text: str, limit: int = 400, tail: bool = False) -> str:
         text = text.replace("\n", "⏎")
-        return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
+        if len(text) <= limit:
+            return text
+        # prompts end with the part that differs per sample; answers start with it
+        return f"(…{len(text) - limit} chars) " + text[-limit:] if tail else text[:limit] + f" (…{len(text) - limit} chars)"
 
     lines = ["# Worst-scored samples", ""]
     for task in summary["tasks"]:
@@ -106,7 +109,7 @@ def render_worst(summary: dict, worst: dict) -> str:
             for row in rows:
                 reason = f", zero-scored: {row['reason']}" if row.get("reason") else ""
                 lines += [f"**#{row['index']}** score {row['score']:.2f}{reason}", "",
-                          f"- prompt: {clip(row['prompt'])}", f"- predict: {clip(row['predict'])}",
+                          f"- prompt: {clip(row['prompt'], tail=True)}", f"- predict: {clip(row['predict'])}",
                           f"- label: {clip(row['label'])}", ""]
     return "\n".join(lines)
 
