@@ -3,7 +3,9 @@ run(): write the resolved YAML next to the outputs and run it (subprocess, or in
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import os
 import shutil
 import sys
@@ -143,8 +145,9 @@ def build(
     output_dir = Path(config[out_key]) if out_key and config.get(out_key) else None
     if output_dir is not None:
         config_path = output_dir / RESOLVED_NAME
-    else:  # chat/api/webchat have no output dir: the resolved YAML goes to a private temp dir
-        config_path = Path(tempfile.gettempdir()) / f"medsft-launch-{os.getpid()}" / f"{command}_{recipe.stem}.yaml"
+    else:  # chat/api/webchat have no output dir: a temp file named by content (repeats reuse it, no clutter)
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        config_path = Path(tempfile.gettempdir()) / "medsft-launch" / f"{command}_{recipe.stem}_{digest}.yaml"
     # LLaMA-Factory has no `predict` command: prediction is `train` with do_predict in the config
     argv = [cli, "train" if command == "predict" else command, str(config_path)]
     return Plan(command, recipe, target, profile, config, argv, env, config_path, output_dir, notes=notes)
