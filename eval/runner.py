@@ -21,6 +21,7 @@ from .testdata import InputError, load_predictions, load_test_set, user_content
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 64
+VLLM_SLICE = 1024
 
 
 def _dir_name(name: str) -> str:
@@ -78,6 +79,8 @@ def run_eval(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
     test_sets = {t: load_test_set(data_dir / TASKS[t].test_file, t, limit) for t in task_names}
     specs = [f"{name}={path}" for name, path in checkpoints.items()] if checkpoints else None
     ckpts = collect(specs, base, Path(saves_dir))
@@ -112,9 +115,11 @@ def run_eval(
                                  "max_new_tokens": budget[task], "decoding": "greedy", "template": template,
                                  "system": system, "stop_ids": stop_ids})
                 task_dir = out_dir / _dir_name(ckpt.name) / task
+                # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
+                slice_size = batch_size if chosen == "transformers" else max(batch_size, VLLM_SLICE)
                 rows = generate_cached(
                     task_dir / "predictions.jsonl", key, prompts, [r["output"] for r in records], get_generator,
-                    budget[task], batch_size, lambda ids, tok=tokenizer: tok.decode(ids, skip_special_tokens=False),
+                    budget[task], slice_size, lambda ids, tok=tokenizer: tok.decode(ids, skip_special_tokens=False),
                     desc=f"{ckpt.name}/{task}")
                 samples = _samples(records, rows, task)
                 scored = score_task(task, samples, bertscore)
