@@ -154,7 +154,10 @@ def _run(args) -> dict:
     for name, (recs, tally) in splits.items():
         path = out_dir / f"{name}.jsonl"
         sha = write_jsonl(path, recs)
-        written[name] = path
+        if recs:
+            written[name] = path
+        else:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
+            notes.append(f"{name}: no records left; written empty and not registered")
         datasets[name] = {
             "path": Path(os.path.relpath(path.resolve(), args.dataset_info.resolve().parent)).as_posix(),
             "read": tally.read,

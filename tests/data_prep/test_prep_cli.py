@@ -167,3 +167,11 @@ def test_token_sample_is_reported_where_used(prep):
     counted = d["dialog_train"]["tokens_counted"]
     assert 150 <= counted <= 156 and "tokens_counted" not in d["dialog_test"]  # 150 sampled + the 6 longest
     assert f"dialog_train: token stats from {counted} of 242 records (--token-sample)" in manifest["notes"]
+
+
+def test_empty_split_is_not_registered(prep, tmp_path):
+    code, out, manifest, err = prep("--only", "dialog", "--dialog-test-size", "0")
+    assert code == 0, err
+    assert manifest["datasets"]["dialog_test"]["written"] == 0 and (out / "dialog_test.jsonl").read_bytes() == b""
+    assert "dialog_test: no records left; written empty and not registered" in manifest["notes"]
+    assert list(json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))) == ["med_dialog"]
