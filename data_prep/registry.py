@@ -19,17 +19,22 @@ DATASETS = {
     "mrg_test": "med_mrg_test",
     "general_train": "med_general",
 }
-OURS = set(DATASETS.values())
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
+# Continued pre-training (stage pt) reads only the user turn (prompt + query): mapping `query` to the
+# doctor's answer turns each dialog record into plain domain text, question then answer.
+PRETRAIN = {"med_pt": ("dialog_train", {"prompt": "instruction", "query": "output"})}
+OURS = set(DATASETS.values()) | set(PRETRAIN)
 
 
 def entries(written: dict[str, Path], base_dir: Path) -> dict[str, dict]:
     """Entries for the files written this run, `file_name` relative to `base_dir` (posix separators)."""
-    out = {}
-    for stem, name in DATASETS.items():
-        if stem in written:
-            rel = Path(os.path.relpath(written[stem].resolve(), base_dir.resolve())).as_posix()
-            out[name] = {"file_name": rel, "columns": dict(COLUMNS)}
+    def relative(stem: str) -> str:
+        return Path(os.path.relpath(written[stem].resolve(), base_dir.resolve())).as_posix()
+
+    out = {name: {"file_name": relative(stem), "columns": dict(COLUMNS)}
+           for stem, name in DATASETS.items() if stem in written}
+    out.update({name: {"file_name": relative(stem), "columns": dict(columns)}
+                for name, (stem, columns) in PRETRAIN.items() if stem in written})
     return out
 
 

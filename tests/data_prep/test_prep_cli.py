@@ -11,7 +11,7 @@ from data_prep.discover import SAMPLES_DIR
 from data_prep.prompts import REPORT_KEYS
 
 SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test"]
-NAMES = ["med_dialog", "med_norm", "med_mrg", "med_dialog_test", "med_norm_test", "med_mrg_test"]
+NAMES = ["med_dialog", "med_norm", "med_mrg", "med_dialog_test", "med_norm_test", "med_mrg_test", "med_pt"]
 
 
 def test_default_run_writes_every_split_accounted_for(prep, tmp_path):
@@ -174,4 +174,4 @@ def test_empty_split_is_not_registered(prep, tmp_path):
     assert code == 0, err
     assert manifest["datasets"]["dialog_test"]["written"] == 0 and (out / "dialog_test.jsonl").read_bytes() == b""
     assert "dialog_test: no records left; written empty and not registered" in manifest["notes"]
-    assert list(json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))) == ["med_dialog"]
+    assert list(json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))) == ["med_dialog", "med_pt"]

@@ -27,8 +27,10 @@ def test_every_registered_dataset_loads_with_prompt_masked(prepared_data, tiny_m
     by_file = {d["path"]: (name, d) for name, d in manifest["datasets"].items()}
     counter = TokenCounter(tiny_model)
     info = registered(prepared_data)
-    assert len(info) == 6
+    assert len(info) == 7
     for name, entry in info.items():
+        if name == "med_pt":  # continued pre-training text, loaded by the next test
+            continue
         split, stats = by_file[entry["file_name"]]
         module = lf_loader(
             stage="sft", do_train=True, finetuning_type="lora", template="qwen", model_name_or_path=str(tiny_model),
@@ -46,6 +48,23 @@ def test_every_registered_dataset_loads_with_prompt_masked(prepared_data, tiny_m
             n_masked = next(i for i, label in enumerate(labels) if label != -100)
             assert n_masked > 10 and all(label == -100 for label in labels[:n_masked])
             assert labels[n_masked:] == ids[n_masked:]
+
+
+def test_pretraining_text_is_question_then_answer(prepared_data, tiny_model, lf_loader, tmp_path):
+    """med_pt feeds stage pt: each dialog record becomes plain text holding both the question and the answer."""
+    from transformers import AutoTokenizer
+
+    module = lf_loader(
+        stage="pt", do_train=True, finetuning_type="lora", template="qwen", model_name_or_path=str(tiny_model),
+        dataset="med_pt", dataset_dir=str(prepared_data), cutoff_len=512, overwrite_cache=True,
+        output_dir=str(tmp_path / "pt"), report_to="none",
+    )
+    # stage pt packs the corpus into blocks of cutoff_len tokens: rejoin them to read the text back
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    text = "".join(tokenizer.decode(ids) for ids in module["train_dataset"]["input_ids"])
+    records = read_jsonl(prepared_data / "data" / "sft" / "dialog_train.jsonl")
+    for record in records[:5]:
+        assert record["instruction"] in text and record["output"] in text
 
 
 def test_mrg_test_with_references_loads_and_keeps_references_on_disk(prepared_data, tiny_model, lf_loader, tmp_path):

@@ -168,8 +168,11 @@ def test_registry_keeps_foreign_entries_and_paths_are_relative(tmp_path):
     info.write_text(json.dumps({"mine": {"file_name": "x.json"}, "med_norm": {"file_name": "stale"}}), encoding="utf-8")
     out = tmp_path / "data" / "sft" / "dialog_train.jsonl"
     merged = registry.update(info, {"dialog_train": out})
-    assert list(merged) == ["mine", "med_dialog"]
+    assert list(merged) == ["mine", "med_dialog", "med_pt"]
     assert merged["med_dialog"]["file_name"] == "data/sft/dialog_train.jsonl"
+    # continued pre-training reads the user turn only, so its query column is the doctor's answer
+    assert merged["med_pt"] == {"file_name": "data/sft/dialog_train.jsonl",
+                                "columns": {"prompt": "instruction", "query": "output"}}
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])

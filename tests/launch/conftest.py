@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +22,6 @@ LAUNCH_VARS = ("MODEL", "HOST", "PORT", "API_KEY", "API_HOST", "API_PORT", "API_
                "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB",
                "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
 # The continued-pretraining corpus: the dialog train file read as plain text (question + answer).
-MED_PT_ENTRY = {"file_name": "data/sft/dialog_train.jsonl", "columns": {"prompt": "instruction", "query": "output"}}
 
 
 @pytest.fixture(autouse=True)
@@ -41,16 +39,8 @@ def base_environ(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def data_dir(prepared_data) -> Path:
-    """The prepared data; med_pt added to a copy of its registration if data_prep does not register it."""
-    info = json.loads((prepared_data / "dataset_info.json").read_text(encoding="utf-8"))
-    if "med_pt" in info:
-        return prepared_data
-    copy = prepared_data.parent / (prepared_data.name + "_with_pt")
-    if not copy.exists():
-        shutil.copytree(prepared_data, copy)
-        info["med_pt"] = MED_PT_ENTRY
-        (copy / "dataset_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-    return copy
+    """The prepared data (data_prep registers med_* and med_pt)."""
+    return prepared_data
 
 
 def free_port() -> int:

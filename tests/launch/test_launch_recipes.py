@@ -97,13 +97,9 @@ def test_qlora_differs_from_lora_by_quantization_only():
 
 
 @pytest.mark.parametrize("path", [p for p in RECIPES if registered_datasets(raw(p))], ids=lambda p: p.stem)
-def test_recipe_datasets_are_registered_by_data_prep(path, prepared_data, request):
+def test_recipe_datasets_are_registered_by_data_prep(path, prepared_data):
     info = json.loads((prepared_data / "dataset_info.json").read_text(encoding="utf-8"))
     missing = [name for name in registered_datasets(raw(path)) if name not in info]
-    if missing == ["med_pt"]:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="data_prep does not register med_pt yet (entry: tests/launch/conftest.py "
-                                "MED_PT_ENTRY); once it does this passes and strict xfail flags it"))
     assert not missing, f"{path.name} names datasets data_prep does not register: {missing}"
 
 
