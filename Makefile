@@ -56,7 +56,7 @@ chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API /
 	$(LAUNCH) $* $(PROFILE_FLAG) $(ARGS)
 
 eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny)
-	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL) --saves saves/tiny-qwen2) $(ARGS)
+	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL) --saves saves/tiny-qwen2,--saves saves/Qwen2.5-0.5B-Instruct) $(ARGS)
 
 demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
@@ -68,7 +68,7 @@ lint: $(SETUP_STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 
 bench: $(SETUP_STAMP) tiny-model ## run every benchmark in bench/, then print each one's last line
-	@mkdir -p bench/out; set -e; for b in bench/*.py; do \
+	@mkdir -p bench/out; set -eo pipefail; for b in bench/*.py; do \
 	  echo "== $$b"; $(PY) $$b 2>&1 | tee bench/out/$$(basename $$b .py).log; done; \
 	echo "== summary"; for b in bench/*.py; do tail -n 1 bench/out/$$(basename $$b .py).log; done
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from .samples import Sample
 from .tasks import REPORT_FIELDS
+
+logger = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -83,7 +86,7 @@ def load_predictions(path: Path, task: str, test_records: list[dict] | None = No
         raise InputError(f"{path}: no predictions")
     if test_records is not None and len(rows) > len(test_records):
         raise InputError(f"{path}: {len(rows)} predictions but the test file has only {len(test_records)} records")
-    samples = []
+    samples, truncated_labels = [], 0
     for line_no, row in enumerate(rows, 1):
         for key in ("predict", "label"):
             if not isinstance(row.get(key), str):
@@ -97,11 +100,19 @@ def load_predictions(path: Path, task: str, test_records: list[dict] | None = No
             if index >= len(test_records):
                 raise InputError(f"{path}:{line_no}: index {index} is past the test file's {len(test_records)} records")
             record = test_records[index]
-            if row["label"].strip() != record["output"].strip():
+            label, output = row["label"].strip(), record["output"].strip()
+            # LLaMA-Factory decodes labels after cutting them at cutoff_len: a prefix is the same record
+            if label != output and not (label and output.startswith(label)):
                 raise InputError(f"{path}:{line_no}: label differs from test record {index + 1}'s output; "
                                  "is --test the file these predictions were made from?")
+            if label != output:
+                truncated_labels += 1
+            row = {**row, "label": record["output"]}  # score against the full reference
             references = record.get("references") if task == "mrg" else None
         samples.append(Sample(index=index, prompt=row.get("prompt", ""), predict=row["predict"],
                               label=row["label"], finish_reason=row.get("finish_reason"),
                               references=references))
+    if truncated_labels:
+        logger.warning("%s: %d labels were cut short (cutoff_len at prediction time); scored against the "
+                       "full test outputs", path, truncated_labels)
     return samples

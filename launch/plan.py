@@ -201,7 +201,11 @@ def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> 
         os.chdir(plan.cwd)
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execve(plan.argv[0], plan.argv, plan.env_for_child())
+        try:
+            os.execve(plan.argv[0], plan.argv, plan.env_for_child())
+        except FileNotFoundError as exc:
+            raise LaunchError(f"{plan.argv[0]} not found: install medsft's dependencies (make setup) "
+                              "or activate the environment that has llamafactory.") from exc
     if not in_process:
         import subprocess
 

@@ -22,7 +22,6 @@ OFFLINE_ENV = {
     "WANDB_MODE": "disabled",
     "DISABLE_VERSION_CHECK": "1",
     "TOKENIZERS_PARALLELISM": "false",
-    "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
 }
 os.environ.update(OFFLINE_ENV)
 if str(REPO_ROOT) not in sys.path:

@@ -58,6 +58,16 @@ def test_score_rejects_mismatched_or_bad_files(tmp_path, capsys):
     assert "none.jsonl: file not found" in capsys.readouterr().err
 
 
+def test_score_accepts_labels_cut_at_cutoff_len_and_scores_the_full_reference(tmp_path):
+    """LLaMA-Factory writes labels cut at cutoff_len; the file is still ours and the full output is the reference."""
+    test = write_jsonl(tmp_path / "norm_test.jsonl", [{"instruction": "原始词:胃镜", "input": "", "output": "胃镜检查##活检"}])
+    preds = write_jsonl(tmp_path / "generated_predictions.jsonl", [
+        {"prompt": "p", "predict": "胃镜检查##活检", "label": "胃镜检查"}])
+    assert main(["score", "--task", "norm", "--predictions", str(preds), "--test", str(test)]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["checkpoints"]["generated_predictions"]["tasks"]["norm"]["exact_match"] == 100
+
+
 def test_test_set_errors_name_file_and_record(tmp_path):
     with pytest.raises(InputError, match="mrg_test.jsonl: test file not found.*make data"):
         load_test_set(tmp_path / "mrg_test.jsonl", "mrg")

@@ -21,7 +21,6 @@ from tests.conftest import OFFLINE_ENV, REPO_ROOT
 LAUNCH_VARS = ("MODEL", "HOST", "PORT", "API_KEY", "API_HOST", "API_PORT", "API_MODEL_NAME", "NPROC_PER_NODE",
                "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB",
                "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
-# The continued-pretraining corpus: the dialog train file read as plain text (question + answer).
 
 
 @pytest.fixture(autouse=True)
