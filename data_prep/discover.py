@@ -46,13 +46,20 @@ def discover(raw_dir: Path) -> Found:
             found.notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found and not used")
     elif csvs:
         found.dialog = csvs
-    norms = sorted({p.parent for p in _sorted_files(raw_dir, NORM_FILES[0])})
-    if norms:
-        found.norm = norms[0]
-    mrgs = sorted({p.parent for name in MRG_FILES for p in _sorted_files(raw_dir, name)})
-    if mrgs:
-        found.mrg = mrgs[0]
+    found.norm = _complete_folder(raw_dir, "norm", NORM_FILES[:2], found.notes)
+    found.mrg = _complete_folder(raw_dir, "mrg", MRG_FILES, found.notes)
     return found
+
+
+def _complete_folder(raw_dir: Path, dataset: str, names: tuple[str, ...], notes: list[str]) -> Path | None:
+    """The first folder holding all of `names` (train and test source side by side); a folder holding only
+    some of them is reported and left out, like a dataset that is absent."""
+    folders = sorted({p.parent for name in names for p in _sorted_files(raw_dir, name)})
+    complete = [d for d in folders if all((d / name).is_file() for name in names)]
+    for partial in (d for d in folders if d not in complete):
+        missing = [name for name in names if not (partial / name).is_file()]
+        notes.append(f"{dataset}: {partial} lacks {', '.join(missing)}; left out (pass --{dataset} to use it)")
+    return complete[0] if complete else None
 
 
 def dialog_source(path: Path) -> Path | list[Path]:

@@ -104,6 +104,17 @@ def test_raw_dir_seed_layout_and_absent_dataset_is_left_out(prep, tmp_path):
     assert "med_dialog" not in info and "med_mrg" in info
 
 
+def test_raw_dir_half_present_dataset_is_reported_and_left_out(prep, tmp_path):
+    raw = tmp_path / "dataset"
+    shutil.copytree(SAMPLES_DIR / "IMCS-V2-MRG", raw / "IMCS-V2-MRG")
+    shutil.copytree(SAMPLES_DIR / "yidu-n7k", raw / "yidu-n7k")
+    (raw / "yidu-n7k" / "val.xlsx").unlink()  # train.xlsx alone: no test source beside it
+    code, out, manifest, err = prep("--raw-dir", str(raw), root=tmp_path / "ds")
+    assert code == 0, err
+    assert list(manifest["datasets"]) == ["mrg_train", "mrg_test"]
+    assert any(n.startswith("norm: ") and "lacks val.xlsx; left out" in n for n in manifest["notes"])
+
+
 def test_toyhom_csvs_gb18030_with_quirks(prep, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(SAMPLES_DIR / "Chinese-medical-dialogue-data", raw / "Chinese-medical-dialogue-data")
