@@ -45,7 +45,11 @@ def test_report_files_and_metrics(report):
     assert summary["settings"]["max_new_tokens"] == BUDGET
     assert summary["settings"]["test_files"]["mrg"]["samples"] == LIMIT
     text = (report / "report.md").read_text(encoding="utf-8")
-    assert "| lora |" in text and ("(+" in text or "(-" in text)
+    # the lora row shows its value and its delta against the base row, from metrics.json
+    lora, base = (summary["checkpoints"][n]["tasks"]["dialog"]["distinct-1"] for n in ("lora", "base"))
+    dialog_table = text[text.index("### dialog"):]
+    lora_row = next(line for line in dialog_table.splitlines() if line.startswith("| lora |"))
+    assert f"{lora:.2f} ({lora - base:+.2f})" in lora_row
     assert markdown_table(report) in text
     worst = (report / "worst_samples.md").read_text(encoding="utf-8")
     assert worst.count("## ") == 6 and worst.count("**#") == 6 * LIMIT  # fewer than five samples exist
