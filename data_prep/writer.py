@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,17 +28,24 @@ class Tally:
             self.examples[reason].append(record_id)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_open(path: Path):
+    """A binary file handle whose contents replace `path` only once the block finishes without error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path) as f:
+        f.write(data)
 
 
 def write_json(path: Path, obj) -> None:
@@ -46,20 +54,11 @@ def write_json(path: Path, obj) -> None:
 
 def write_jsonl(path: Path, records: list[dict]) -> str:
     """Write one JSON object per line, atomically; return the sha256 of the bytes written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            encode = json.JSONEncoder(ensure_ascii=False).encode  # same bytes as json.dumps(r, ensure_ascii=False)
-            for start in range(0, len(records), 4096):  # bounded chunks: fast, small memory
-                chunk = "".join(encode(r) + "\n" for r in records[start:start + 4096])
-                data = chunk.encode("utf-8")
-                digest.update(data)
-                f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # same bytes as json.dumps(r, ensure_ascii=False)
+    with atomic_open(path) as f:
+        for start in range(0, len(records), 4096):  # bounded chunks: fast, small memory
+            data = "".join(encode(r) + "\n" for r in records[start:start + 4096]).encode("utf-8")
+            digest.update(data)
+            f.write(data)
     return digest.hexdigest()
