@@ -41,17 +41,22 @@ def distinct_n(texts: list[str], n: int) -> float:
 
 def score_dialog(samples: list[Sample]) -> TaskScore:
     per_key: dict[str, list[float]] = {key: [] for key in SIMILARITY_KEYS}
+    as_llamafactory: dict[str, list[float]] = {key: [] for key in SIMILARITY_KEYS}
     rows = []
     for s in samples:
         reason = degenerate_reason(s.predict, s.finish_reason)
-        values = dict.fromkeys(SIMILARITY_KEYS, 0.0) if reason else similarity(s.predict, s.label)
+        raw = similarity(s.predict, s.label)
+        values = dict.fromkeys(SIMILARITY_KEYS, 0.0) if reason else raw
         for key in SIMILARITY_KEYS:
             per_key[key].append(values[key])
+            as_llamafactory[key].append(raw[key])
         rows.append({"index": s.index, "score": values["rouge-l"], "reason": reason, **values})
     n = len(samples)
     predictions = [s.predict for s in samples]
     # np.mean, as LLaMA-Factory aggregates, so the floats agree to the last bit
     metrics = {key: float(np.mean(vals)) if n else 0.0 for key, vals in per_key.items()}
+    # The same numbers without zeroing degenerate replies: what LLaMA-Factory's predict_results.json reports
+    metrics.update({f"llamafactory_{key}": float(np.mean(vals)) if n else 0.0 for key, vals in as_llamafactory.items()})
     metrics["distinct-1"] = distinct_n(predictions, 1)
     metrics["distinct-2"] = distinct_n(predictions, 2)
     metrics["mean_length"] = sum(len(p) for p in predictions) / n if n else 0.0
