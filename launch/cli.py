@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: {len(errors)} problem(s) above; nothing was run (--skip-preflight overrides).",
                   file=sys.stderr)
             return 2
+        for note in plan.notes:  # what the launcher decided (model, cutoff_len, profile), before LF's log
+            print(f"launch: {note}", file=sys.stderr)
         return run(plan, replace_process=True)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -222,8 +222,9 @@ def read_dataset_info(dataset_dir: Path) -> dict[str, Any] | None:
         raise LaunchError(f"{path}: not valid JSON ({exc}); rerun `make data`.") from exc
 
 
-def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path] | None:
-    """recommended_cutoff_len from the manifest next to the first registered dataset's file, if any."""
+def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path, str] | None:
+    """(recommended_cutoff_len, manifest path, tokenizer it was counted with) from the manifest next to the
+    first registered dataset's file, if any."""
     dataset_dir = Path(config.get("dataset_dir") or REPO_ROOT)
     info = read_dataset_info(dataset_dir) or {}
     for name in registered_datasets(config):
@@ -233,11 +234,12 @@ def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path] | None:
         manifest = (dataset_dir / file_name).parent / "manifest.json"
         if manifest.is_file():
             try:
-                value = json.loads(manifest.read_text(encoding="utf-8")).get("recommended_cutoff_len")
+                data = json.loads(manifest.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise LaunchError(f"{manifest}: not valid JSON ({exc}); rerun `make data`.") from exc
+            value = data.get("recommended_cutoff_len")
             if isinstance(value, int) and value > 0:
-                return value, manifest
+                return value, manifest, str(data.get("tokenizer", ""))
         return None
     return None
 
@@ -291,6 +293,9 @@ def resolve_config(
         if found:
             config["cutoff_len"] = found[0]
             notes.append(f"cutoff_len {found[0]} from {found[1]}")
+            if Path(found[2]).name == TINY_MODEL_NAME and profile != "tiny":
+                notes.append(f"warning: that cutoff_len was counted with the tiny model's tokenizer; for "
+                             f"{config.get('model_name_or_path')} rerun `make data ARGS=\"--model <that model>\"`")
         if profile == "tiny" and config.get("cutoff_len", TINY_CUTOFF) > TINY_CUTOFF:
             config["cutoff_len"] = TINY_CUTOFF
             notes.append(f"profile tiny: cutoff_len capped at {TINY_CUTOFF}")

@@ -79,6 +79,11 @@ def test_overrides_and_cutoff_from_manifest(data_dir):
     assert plan.config["learning_rate"] == 2e-4 and isinstance(plan.config["learning_rate"], float)
     assert plan.config["num_train_epochs"] == 3 and plan.config["report_to"] == "tensorboard"
     assert plan.config["cutoff_len"] == manifest["recommended_cutoff_len"]
+    # prepared with the tiny tokenizer but trained on the real model: the plan says the count may not fit
+    assert manifest["tokenizer"].endswith("tiny-qwen2")
+    assert any(n.startswith("warning: that cutoff_len was counted with the tiny model's tokenizer") for n in plan.notes)
+    tiny = launch.build("train", "lora", [f"dataset_dir={data_dir}"], "tiny", environ=base_environ())
+    assert not any(n.startswith("warning:") for n in tiny.notes)
     pinned = launch.build("train", "lora", [f"dataset_dir={data_dir}", "cutoff_len=300"], environ=base_environ())
     assert pinned.config["cutoff_len"] == 300
     with pytest.raises(LaunchError, match="key=value"):
