@@ -7,14 +7,14 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PrepError
 from .jsonstream import iter_json_array
 from .prompts import dialog_instruction
-from .quality import cap, clean, dedup, drop_leaked
-from .writer import Tally
+from .quality import cap, clean, convert, dedup, drop_leaked
+from .writer import SplitResult, Tally
 
 CSV_HEADER = ["department", "title", "ask", "answer"]
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Toyhom publishes GB18030; a user may have re-saved as UTF-8
@@ -26,15 +26,6 @@ class BadRow:
     """A raw row the reader could already tell is unusable (counted as a skip with this reason)."""
 
     reason: str
-
-
-@dataclass
-class DialogResult:
-    train: list[dict]
-    test: list[dict]
-    train_tally: Tally
-    test_tally: Tally
-    info: dict = field(default_factory=dict)
 
 
 def to_sft(raw) -> dict | str:
@@ -107,7 +98,7 @@ def iter_source(source: Path | list[Path], info: dict) -> Iterator[tuple[str, ob
             yield from read_modelscope_json(path)
 
 
-def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) -> DialogResult:
+def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) -> SplitResult:
     """Read all, clean and dedup, shuffle (seeded), hold out `test_size` for test, cap train at `limit`.
 
     Skips before the split (bad records, duplicates) are counted under train: dialog_test.read is the
@@ -115,16 +106,9 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     """
     info: dict = {}
     train_tally, test_tally = Tally(), Tally()
-    records, ids = [], []
-    read = 0
-    for rid, raw in iter_source(source, info):
-        read += 1
-        rec = raw.reason if isinstance(raw, BadRow) else to_sft(raw)
-        if isinstance(rec, str):
-            train_tally.skip(rec, rid)
-            continue
-        records.append(rec)
-        ids.append(rid)
+    records, ids = convert(iter_source(source, info),
+                           lambda raw: raw.reason if isinstance(raw, BadRow) else to_sft(raw), train_tally)
+    read = train_tally.read
     records, ids = dedup(records, ids, train_tally)
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
@@ -139,4 +123,4 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     train_tally.read = read - n_test
     if "departments" in info:
         info["departments"] = dict(sorted(info["departments"].items()))
-    return DialogResult(train, test, train_tally, test_tally, info)
+    return SplitResult(train, test, train_tally, test_tally, info)

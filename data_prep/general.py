@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import PrepError
 from .jsonstream import iter_json_array
-from .quality import cap, clean, dedup
+from .quality import cap, clean, convert, dedup
 from .writer import Tally
 
 
@@ -50,16 +50,7 @@ def prepare(path: Path, ratio: float, domain_count: int, seed: int) -> tuple[lis
     if ratio <= 0:
         raise PrepError(path, "--general-ratio", "a ratio > 0 (general records per domain record)", found=str(ratio))
     tally = Tally()
-    records, ids = [], []
-    for rid, raw in iter_records(path):
-        tally.read += 1
-        rec = to_sft(raw)
-        if isinstance(rec, str):
-            tally.skip(rec, rid)
-            continue
-        records.append(rec)
-        ids.append(rid)
-    records, ids = dedup(records, ids, tally)
+    records, ids = dedup(*convert(iter_records(path), to_sft, tally), tally)
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
     records, ids = [records[i] for i in order], [ids[i] for i in order]

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PrepError
 from .prompts import REPORT_KEYS, mrg_instruction
-from .quality import cap, clean, dedup, drop_leaked
-from .writer import Tally
+from .quality import cap, clean, convert, dedup, drop_leaked
+from .writer import SplitResult, Tally
 
 SPEAKERS = ("医生", "患者")
 # The task docs misspell two keys; accept them so users' hand-made files work too.
 KEY_ALIASES = {"即往史": "既往史"}
 SELF_REPORT_KEYS = ("self_report", "self-report")
-
-
-@dataclass
-class MrgResult:
-    train: list[dict]
-    test: list[dict]
-    train_tally: Tally
-    test_tally: Tally
-    info: dict = field(default_factory=dict)
 
 
 def normalize_report(report) -> dict | None:
@@ -96,28 +86,20 @@ def read_imcs(path: Path) -> dict:
     return data
 
 
-def convert(path: Path, tally: Tally, with_references: bool) -> tuple[list[dict], list[str]]:
-    records, ids = [], []
-    for sid, sample in read_imcs(path).items():
-        tally.read += 1
-        rec = to_sft(sample, with_references)
-        if isinstance(rec, str):
-            tally.skip(rec, f"{path.name} id {sid}")
-            continue
-        records.append(rec)
-        ids.append(f"{path.name} id {sid}")
-    return dedup(records, ids, tally)
+def convert_file(path: Path, tally: Tally, with_references: bool) -> tuple[list[dict], list[str]]:
+    rows = ((f"{path.name} id {sid}", sample) for sid, sample in read_imcs(path).items())
+    return dedup(*convert(rows, lambda sample: to_sft(sample, with_references), tally), tally)
 
 
-def prepare(mrg_dir: Path, limit: int, test_limit: int) -> MrgResult:
+def prepare(mrg_dir: Path, limit: int, test_limit: int) -> SplitResult:
     train_path, test_path = mrg_dir / "IMCS-V2_train.json", mrg_dir / "IMCS-V2_dev.json"
     for p in (train_path, test_path):
         if not p.is_file():
             raise PrepError(p, "whole file", "the IMCS-V2 file here", found="no such file")
     train_tally, test_tally = Tally(), Tally()
-    test, test_ids = convert(test_path, test_tally, with_references=True)
+    test, test_ids = convert_file(test_path, test_tally, with_references=True)
     test, _ = cap(test, test_ids, test_limit, test_tally)
-    train, train_ids = convert(train_path, train_tally, with_references=False)
+    train, train_ids = convert_file(train_path, train_tally, with_references=False)
     train, train_ids = drop_leaked(train, train_ids, test, train_tally)
     train, _ = cap(train, train_ids, limit, train_tally)
-    return MrgResult(train, test, train_tally, test_tally, {"train": str(train_path), "test": str(test_path)})
+    return SplitResult(train, test, train_tally, test_tally, {"train": str(train_path), "test": str(test_path)})

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PrepError
 from .prompts import norm_instruction
-from .quality import cap, clean, dedup, drop_leaked
-from .writer import Tally
+from .quality import cap, clean, convert, dedup, drop_leaked
+from .writer import SplitResult, Tally
 
 COLUMNS = ("原始词", "标准词")
 MULTI_SEP = "##"
-
-
-@dataclass
-class NormResult:
-    train: list[dict]
-    test: list[dict]
-    train_tally: Tally
-    test_tally: Tally
-    info: dict = field(default_factory=dict)
 
 
 def to_sft(raw_term, standard) -> dict | str:
@@ -75,29 +65,21 @@ def read_code_names(path: Path) -> set[str]:
     return names
 
 
-def convert(rows, tally: Tally) -> tuple[list[dict], list[str]]:
-    records, ids = [], []
-    for rid, raw, std in rows:
-        tally.read += 1
-        rec = to_sft(raw, std)
-        if isinstance(rec, str):
-            tally.skip(rec, rid)
-            continue
-        records.append(rec)
-        ids.append(rid)
-    return dedup(records, ids, tally)
+def convert_rows(rows, tally: Tally) -> tuple[list[dict], list[str]]:
+    pairs = ((rid, (raw, std)) for rid, raw, std in rows)
+    return dedup(*convert(pairs, lambda pair: to_sft(*pair), tally), tally)
 
 
-def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val") -> NormResult:
+def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val") -> SplitResult:
     """train.xlsx -> train (first `limit`), val.xlsx (or answer.xlsx) -> test (first `test_limit`)."""
     train_path, test_path = norm_dir / "train.xlsx", norm_dir / f"{test_source}.xlsx"
     for p in (train_path, test_path):
         if not p.is_file():
             raise PrepError(p, "whole file", "the yidu-n7k workbook here", found="no such file")
     train_tally, test_tally = Tally(), Tally()
-    test, test_ids = convert(read_xlsx(test_path), test_tally)
+    test, test_ids = convert_rows(read_xlsx(test_path), test_tally)
     test, _ = cap(test, test_ids, test_limit, test_tally)
-    train, train_ids = convert(read_xlsx(train_path), train_tally)
+    train, train_ids = convert_rows(read_xlsx(train_path), train_tally)
     train, train_ids = drop_leaked(train, train_ids, test, train_tally)
     train, _ = cap(train, train_ids, limit, train_tally)
     info = {"train": str(train_path), "test": str(test_path)}
@@ -107,4 +89,4 @@ def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val
         unknown = sum(part not in names for r in train + test for part in r["output"].split(MULTI_SEP))
         info["code_txt_names"] = len(names)
         info["standard_terms_not_in_code_txt"] = unknown
-    return NormResult(train, test, train_tally, test_tally, info)
+    return SplitResult(train, test, train_tally, test_tally, info)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -19,6 +21,22 @@ CUTOFF_STEP = 128
 def clean(text: str) -> str:
     """Strip leading/trailing whitespace, full-width U+3000 included (str.strip covers it)."""
     return text.strip()
+
+
+def convert(rows: Iterable[tuple[str, Any]], to_sft: Callable[[Any], dict | str],
+            tally: Tally) -> tuple[list[dict], list[str]]:
+    """Every (record id, raw record) through `to_sft`, counting it as read; a returned string is a skip
+    reason, counted with the record id. Returns the records kept and their ids."""
+    records, ids = [], []
+    for rid, raw in rows:
+        tally.read += 1
+        rec = to_sft(raw)
+        if isinstance(rec, str):
+            tally.skip(rec, rid)
+            continue
+        records.append(rec)
+        ids.append(rid)
+    return records, ids
 
 
 def dedup(records: list[dict], ids: list[str], tally: Tally) -> tuple[list[dict], list[str]]:

@@ -28,6 +28,17 @@ class Tally:
             self.examples[reason].append(record_id)
 
 
+@dataclass
+class SplitResult:
+    """One dataset prepared: its train and test records, the tally of each, and facts about the sources."""
+
+    train: list[dict]
+    test: list[dict]
+    train_tally: Tally
+    test_tally: Tally
+    info: dict = field(default_factory=dict)
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path):
     """A binary file handle whose contents replace `path` only once the block finishes without error."""
