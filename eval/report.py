@@ -4,21 +4,12 @@ worst_samples.md, each written atomically."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .files import atomic_path, write_text_atomic
 from .tasks import NOT_PERCENT, TASKS
 
 WORST_PER_TABLE = 5
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _fmt(value) -> str:
@@ -138,11 +129,11 @@ def render_chart(summary: dict, path: Path) -> None:
     axes[0][0].set_ylabel("score (%)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chart.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def write_report(out_dir: Path, summary: dict, worst: dict) -> Path:

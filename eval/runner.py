@@ -11,10 +11,11 @@ from pathlib import Path
 from .backends import load_tokenizer, make_generator, pick_device, pick_dtype, resolve_backend
 from .bertscore import BertScore
 from .checkpoints import collect
+from .files import write_jsonl_atomic, write_text_atomic
 from .metrics import score_task
-from .predictions import cache_key, generate_cached, write_jsonl_atomic
+from .predictions import cache_key, generate_cached
 from .prompts import DEFAULT_TEMPLATE, PromptRenderer
-from .report import worst_rows, write_report, write_text_atomic
+from .report import worst_rows, write_report
 from .samples import Sample
 from .tasks import TASKS, parse_tasks
 from .testdata import InputError, load_predictions, load_test_set, user_content
