@@ -157,12 +157,17 @@ def write_config(plan: Plan) -> None:
     """Atomically write the resolved config where the command will read it."""
     if plan.config_path is None:
         return
-    plan.config_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".launch-", suffix=".yaml", dir=plan.config_path.parent)
+    write_yaml_atomic(plan.config_path, plan.config, sort_keys=False)
+
+
+def write_yaml_atomic(path: Path, data: dict, **dump_options) -> None:
+    """Write YAML to a temp file beside `path` and rename it into place; no half-written file on error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".yaml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(plan.config, handle, allow_unicode=True, sort_keys=False)
-        os.replace(tmp, plan.config_path)
+            yaml.safe_dump(data, handle, allow_unicode=True, **dump_options)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -178,11 +183,7 @@ def seed_webui_config(plan: Plan) -> Path | None:
     local = LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else None
     config = {"lang": None, "hub_name": hub, "last_model": BASE_MODEL_NAME,
               "path_dict": {BASE_MODEL_NAME: str(local)} if local else {}, "cache_dir": None}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".user_config-", suffix=".yaml", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle, allow_unicode=True)
-    os.replace(tmp, path)
+    write_yaml_atomic(path, config)
     return path
 
 
