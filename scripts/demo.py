@@ -58,9 +58,8 @@ class Demo:
         self.workdir = workdir.resolve()
         self.steps = steps
         self.limit = limit
-        self.env = {**os.environ, **OFFLINE_ENV}
         self.timings: list[tuple[str, float]] = []
-        os.environ.update(OFFLINE_ENV)
+        os.environ.update(OFFLINE_ENV)  # this process and every child it starts stay offline
 
     def place(self, path: str | Path) -> Path:
         """Map a repo-root path chosen by a recipe into the demo's workdir."""
@@ -79,7 +78,7 @@ class Demo:
     def run_logged(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> str:
         """Run a child process, keep its full log, stop the demo with the log's tail if it fails."""
         log.parent.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(argv, env=env or self.env, cwd=REPO_ROOT, capture_output=True, text=True)
+        result = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
         output = result.stdout + result.stderr
         log.write_text(output, encoding="utf-8")
         if result.returncode != 0:
@@ -129,7 +128,7 @@ class Demo:
         from launch.plan import write_config
 
         write_config(plan)  # the resolved YAML lands in the run's output dir, as `python -m launch` does
-        return self.run_logged(plan.argv, log, env={**plan.env_for_child(), **OFFLINE_ENV})
+        return self.run_logged(plan.argv, log, env=plan.env_for_child())
 
     def evaluate(self, checkpoints: dict[str, Path]) -> Path:
         from eval.report import markdown_table
