@@ -19,7 +19,7 @@ export HOST PORT API_KEY MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RAN
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 LAUNCH := $(PY) -m launch
 
-.PHONY: help setup tiny-model data model train-full train-lora train-qlora train-freeze train-dora train-pt \
+.PHONY: help setup tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
         export predict chat api webchat webui eval demo test lint bench clean
 
 help: ## list the targets
@@ -36,6 +36,13 @@ $(SETUP_STAMP): pyproject.toml scripts/fix_torch_companions.py
 tiny-model: $(TINY_MODEL)/config.json ## build the offline tiny Qwen2 model used by tests and the demo
 $(TINY_MODEL)/config.json: scripts/build_tiny_model.py scripts/tiny_corpus_zh.txt | $(SETUP_STAMP)
 	$(PY) scripts/build_tiny_model.py --out $(TINY_MODEL)
+
+# BERT-style Chinese vocab + tiny GPT-2 stand-ins (seeds 000/002/004); the vocab covers the bundled texts.
+TINY_GPT2_STAMP := models/tiny-gpt2-chinese/config.json
+TINY_VOCAB_TEXTS := $(shell find data_prep/samples -type f \( -name '*.txt' -o -name '*.json' -o -name '*.csv' \) 2>/dev/null)
+tiny-gpt2: $(TINY_GPT2_STAMP) ## build models/tiny-bert-vocab, tiny-gpt2-scratch, tiny-gpt2-chinese (offline)
+$(TINY_GPT2_STAMP): scripts/tiny_models.py scripts/tiny_corpus_zh.txt $(TINY_VOCAB_TEXTS) | $(SETUP_STAMP)
+	$(PY) scripts/tiny_models.py --models-dir models
 
 data: $(SETUP_STAMP) tiny-model ## prepare data/sft/*.jsonl + dataset_info.json (bundled samples, or RAW=dir)
 	$(PY) -m data_prep $(if $(RAW),--raw-dir $(RAW)) $(ARGS)
@@ -61,7 +68,7 @@ eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, 
 demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
 
-test: $(SETUP_STAMP) tiny-model ## run the test suite (offline, CPU)
+test: $(SETUP_STAMP) tiny-model tiny-gpt2 ## run the test suite (offline, CPU)
 	$(PY) -m pytest $(ARGS)
 
 lint: $(SETUP_STAMP) ## ruff
