@@ -86,7 +86,7 @@ def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
             yield rid, BadRow("wrong_field_count")
             continue
         departments[row[0].strip()] += 1
-        yield rid, {"instruction": row[1], "input": row[2], "output": row[3]}
+        yield rid, {"instruction": row[1], "input": row[2], "output": row[3], "department": row[0]}
 
 
 def iter_source(source: Path | list[Path], info: dict) -> Iterator[tuple[str, object]]:
