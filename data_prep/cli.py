@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import gc
 import os
 import sys
 from pathlib import Path
 
-from . import dialog, general, mrg, norm, registry
+from . import dialog, general, mrg, norm, registry, triage
 from .discover import SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
 from .quality import TokenCounter, recommend_cutoff, token_profile
 from .writer import Tally, write_json, write_jsonl
 
 DEFAULT_MODEL = "models/tiny-qwen2"
-ALL = ("dialog", "norm", "mrg")
+ALL = ("dialog", "norm", "mrg", "triage")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dialog", type=Path, help="train_0001_of_0001.json, a Toyhom CSV, or a folder of them")
     src.add_argument("--norm", type=Path, help="folder with yidu-n7k train.xlsx, val.xlsx (answer.xlsx, code.txt)")
     src.add_argument("--mrg", type=Path, help="folder with IMCS-V2_train.json and IMCS-V2_dev.json")
+    src.add_argument("--triage", type=Path, help="Toyhom CSVs (file or folder; default: those under --raw-dir), "
+                     "or the seed's jsonl {text, label: [...]}: a file, or a folder with train.json(l) "
+                     "[+ test.json(l), label2idx.json]")
+    src.add_argument("--triage-level", choices=triage.LEVELS, default="folder",
+                     help="Toyhom label: department folder (default, 6 classes) or the department column")
     src.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)} (each then required)")
     src.add_argument("--general", type=Path, help="general-domain alpaca .json/.jsonl to mix in (general_train)")
     src.add_argument("--general-ratio", type=float, default=1.0,
@@ -49,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="workbook for norm_test: val.xlsx (the seed) or the labelled answer.xlsx")
     sizes.add_argument("--mrg-limit", type=int, default=5000)
     sizes.add_argument("--mrg-test-limit", type=int, default=100)
+    sizes.add_argument("--triage-limit", type=int, default=5000, help="triage train questions")
+    sizes.add_argument("--triage-test-size", type=int, default=100,
+                       help="triage test questions held out (100; a seed folder's test file is used as is)")
     ap.add_argument("--seed", type=int, default=42, help="shuffle seed (the seed recipe's 42)")
     ap.add_argument("--token-sample", type=int, default=20_000,
                     help="splits larger than this get token stats from a seeded sample of this many records "
@@ -67,7 +76,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     if only and any(s not in ALL for s in only):
         raise PrepError("--only", args.only, f"a comma-separated subset of {','.join(ALL)}")
     wanted = only or list(ALL)
-    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg}
+    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage}
     for name, path in explicit.items():
         if path is not None and not path.exists():
             raise PrepError(path, f"--{name}", "an existing file or folder", found="nothing there")
@@ -80,7 +89,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     for name in wanted:
         src = explicit[name]
         if src is not None:
-            src = dialog_source(src) if name == "dialog" else src
+            src = dialog_source(src) if name == "dialog" else triage.source(src) if name == "triage" else src
         elif found is not None:
             src = getattr(found, name)
         if not src:
@@ -130,6 +139,14 @@ def _run(args) -> dict:
         info["mrg"] = {"train": shown(sources["mrg"] / "IMCS-V2_train.json"),
                        "test": shown(sources["mrg"] / "IMCS-V2_dev.json")}
         splits["mrg_train"], splits["mrg_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+    extra_files: dict[str, object] = {}
+    if "triage" in sources:
+        src = sources["triage"]
+        r = triage.prepare(src, args.triage_level, args.triage_limit, args.triage_test_size, args.seed)
+        paths = src if isinstance(src, list) else [p for p in (src.train, src.test, src.label2idx) if p]
+        info["triage"] = {"path": [shown(p) for p in paths], **r.info}
+        splits["triage_train"], splits["triage_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+        extra_files.update(triage.classifier_files(r))
     if args.general is not None:
         domain = sum(len(splits[s][0]) for s in ("dialog_train", "norm_train", "mrg_train") if s in splits)
         recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
@@ -170,6 +187,14 @@ def _run(args) -> dict:
         if profiles[name][1] < len(recs):
             datasets[name]["tokens_counted"] = profiles[name][1]
             notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
+    for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
+        path = out_dir / name
+        if isinstance(content, dict):
+            write_json(path, content)
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            sha = write_jsonl(path, content)
+        info["triage"].setdefault("classifier_files", {})[name] = sha
     manifest = {
         "datasets": datasets,
         "recommended_cutoff_len": cutoff,

@@ -17,6 +17,7 @@ class Found:
     dialog: Path | list[Path] | None = None
     norm: Path | None = None
     mrg: Path | None = None
+    triage: list[Path] | None = None  # Toyhom CSVs: their department folders and column are the labels
     notes: list[str] = field(default_factory=list)
 
 
@@ -43,9 +44,10 @@ def discover(raw_dir: Path) -> Found:
         if len(jsons) > 1:
             found.notes.append(f"dialog: {len(jsons)} copies of {DIALOG_JSON}; using {jsons[0]}")
         if csvs:
-            found.notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found and not used")
+            found.notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found, read for triage only")
     elif csvs:
         found.dialog = csvs
+    found.triage = csvs or None
     found.norm = _complete_folder(raw_dir, "norm", NORM_FILES[:2], found.notes)
     found.mrg = _complete_folder(raw_dir, "mrg", MRG_FILES, found.notes)
     return found

@@ -40,3 +40,18 @@ def norm_instruction(word: str) -> str:
 def mrg_instruction(self_report: str, dialog_lines: list[str]) -> str:
     block = MRG_SELF_REPORT.format(self_report=self_report) if self_report else ""
     return MRG_PROMPT.format(self_report_block=block, dialog="\n".join(dialog_lines))
+
+
+# triage: the answer is the label set, in label2idx order, joined by LABEL_SEP (labels never contain it).
+LABEL_SEP = "、"
+TRIAGE_PROMPT = (
+    "你是一名医院分诊护士,请根据患者的问题判断应就诊的科室。\n"
+    "可选科室:{labels}\n"
+    "可以选择一个或多个科室,多个科室用、分隔,只输出科室名称。\n"
+    "患者问题:{question}\n"
+    "科室:"
+)
+
+
+def triage_instruction(question: str, labels: str) -> str:
+    return TRIAGE_PROMPT.format(labels=labels, question=question)

@@ -14,9 +14,11 @@ DATASETS = {
     "dialog_train": "med_dialog",
     "norm_train": "med_norm",
     "mrg_train": "med_mrg",
+    "triage_train": "med_triage",
     "dialog_test": "med_dialog_test",
     "norm_test": "med_norm_test",
     "mrg_test": "med_mrg_test",
+    "triage_test": "med_triage_test",
     "general_train": "med_general",
 }
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}

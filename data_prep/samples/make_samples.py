@@ -5,7 +5,8 @@ published formats and their quirks (see the project's data notes) so the readers
 
 - dialog: a ModelScope-style JSON array (`Chinese-medical-dialogue/data/train_0001_of_0001.json`) and
   Toyhom-style department CSVs in GB18030 (`Chinese-medical-dialogue-data/Data_数据/*/*.csv`) with
-  duplicates, the literal `无`, quoted newlines/commas/quotes, stray and full-width spaces.
+  duplicates, the literal `无`, quoted newlines/commas/quotes, stray and full-width spaces, and questions
+  posted again under a second department (triage's multi-label cases).
 - norm: yidu-n7k `train.xlsx`/`val.xlsx`/`answer.xlsx` (Sheet1, 原始词 | 标准词, `##` multi-terms,
   `+`-joined raw terms, trailing 。, internal spaces, English, full-width, enumerations, prefixes)
   and `code.txt` (code<TAB>name, no trailing newline, a few names with two codes).
@@ -116,8 +117,10 @@ def write_dialog(out: Path, rng: random.Random) -> None:
         if i % 13 == 6:
             ask = "\u3000" + ask + " "
         rows_by_dept[r["dept_file"]].append([r["department"], r["title"], ask, answer])
+    cross_posts = cross_posted_rows(rows_by_dept, rng)
     for dept, rows in rows_by_dept.items():
         rows = rows + [list(rows[k]) for k in range(0, len(rows), 20)]  # ~5% exact duplicate rows
+        rows += cross_posts[dept]
         buf = io.StringIO(newline="")
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["department", "title", "ask", "answer"])
@@ -125,6 +128,28 @@ def write_dialog(out: Path, rng: random.Random) -> None:
         path = out / "Chinese-medical-dialogue-data" / "Data_数据" / folders[dept] / f"{dept}5-{len(rows)}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(buf.getvalue().encode("gb18030"))
+
+
+# Where a question is posted a second time (its department folder -> the other one): the triage task's
+# multi-label cases. Real users re-post the same question to a second department and get another answer.
+CROSS_POST = {"内科": "外科", "儿科": "内科", "妇产科": "肿瘤科", "肿瘤科": "外科", "外科": "内科", "男科": "外科"}
+N_CROSS_POSTS, N_SAME_FOLDER_POSTS = 9, 3
+
+
+def cross_posted_rows(rows_by_dept: dict[str, list[list[str]]], rng: random.Random) -> dict[str, list[list[str]]]:
+    """Copies of existing questions (title and ask verbatim) under another department with a new answer:
+    N_CROSS_POSTS under another folder, N_SAME_FOLDER_POSTS under another sub-department of the same folder."""
+    out: dict[str, list[list[str]]] = {d: [] for d in rows_by_dept}
+    depts = sorted(rows_by_dept)
+    for k in range(N_CROSS_POSTS + N_SAME_FOLDER_POSTS):
+        src = depts[k % len(depts)]
+        row = pick(rng, rows_by_dept[src])
+        dst = CROSS_POST[src] if k < N_CROSS_POSTS else src
+        subs = sorted({sub for _, dept, sub, *_ in DISEASES if dept == dst and sub != row[0]} or {f"{dst}门诊"})
+        sub = pick(rng, subs)
+        answer = f"您好,这个问题也可以到{sub}看看。建议{pick(rng, ['先做相关检查', '注意休息,观察变化', '尽快面诊'])}。"
+        out[dst].append([sub, row[1], row[2], answer])
+    return out
 
 
 # ---------------------------------------------------------------- norm

@@ -10,8 +10,9 @@ from prep_helpers import read_jsonl
 from data_prep.discover import SAMPLES_DIR
 from data_prep.prompts import REPORT_KEYS
 
-SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test"]
-NAMES = ["med_dialog", "med_norm", "med_mrg", "med_dialog_test", "med_norm_test", "med_mrg_test", "med_pt"]
+SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test"]
+NAMES = ["med_dialog", "med_norm", "med_mrg", "med_triage", "med_dialog_test", "med_norm_test", "med_mrg_test",
+         "med_triage_test", "med_pt"]
 
 
 def test_default_run_writes_every_split_accounted_for(prep, tmp_path):
@@ -60,7 +61,7 @@ def test_two_runs_are_byte_identical(prep, tmp_path):
     prep(root=tmp_path / "b")
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) == 9  # 6 jsonl + manifest + 2 dataset_info.json
+    assert files_a == files_b and len(files_a) == 14  # 8 jsonl + 3 triage classifier files + manifest + 2 dataset_info.json
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
@@ -124,7 +125,7 @@ def test_toyhom_csvs_gb18030_with_quirks(prep, tmp_path):
     assert set(src["encodings"].values()) == {"gb18030"} and len(src["encodings"]) == 6
     assert {"心血管科", "肝病科", "消化科", "神经科"} <= set(src["departments"])
     d = manifest["datasets"]["dialog_train"]
-    assert d["read"] + manifest["datasets"]["dialog_test"]["read"] == 240 + 15  # 240 rows + 15 duplicated rows
+    assert d["read"] + manifest["datasets"]["dialog_test"]["read"] == 240 + 15 + 12  # + 15 duplicated, 12 re-posted
     assert d["skipped"]["duplicate"] == 15
     records = read_jsonl(out / "dialog_train.jsonl") + read_jsonl(out / "dialog_test.jsonl")
     assert any("\n建议" in r["output"] for r in records)  # quoted newline kept inside the field
@@ -147,7 +148,7 @@ def test_limits_are_counted_as_over_limit(prep):
     _, out, manifest, _ = prep("--dialog-limit", "50", "--norm-limit", "10", "--norm-test-limit", "5",
                                "--mrg-limit", "7", "--mrg-test-limit", "3")
     ds = manifest["datasets"]
-    assert [ds[s]["written"] for s in SPLITS] == [50, 100, 10, 5, 7, 3]
+    assert [ds[s]["written"] for s in SPLITS[:6]] == [50, 100, 10, 5, 7, 3]
     assert ds["dialog_train"]["skipped"]["over_limit"] == 242 - 50
     assert ds["norm_test"]["skipped"] == {"over_limit": 95}
     assert all(d["read"] == d["written"] + sum(d["skipped"].values()) for d in ds.values())
