@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import gc
+import hashlib
 import os
 import sys
 from pathlib import Path

@@ -236,7 +236,7 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
         train, _ = cap(train, [""] * len(train), limit, train_tally)
         labels = sorted({label for r in train for label in r["labels"]})  # sorted: the seed's set() order varies
     known = set(labels)
-    test = drop(test, lambda r: set(r["labels"]) <= known, "label_not_in_train", test_tally)
+    test = drop(test, lambda r: set(r["labels"]) <= known, "unknown_label", test_tally)
 
     order = {label: i for i, label in enumerate(labels)}
     listed = LABEL_SEP.join(labels)
