@@ -17,7 +17,8 @@ PORT ?=
 export HOST PORT API_KEY MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT
 
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
-LAUNCH := $(PY) -m launch
+# OVERWRITE=1 lets a run replace a finished run in its output folder (refused otherwise).
+LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite)
 
 .PHONY: help setup tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
         export predict chat api webchat webui eval demo test lint bench clean

@@ -8,8 +8,9 @@ import sys
 from .download import download
 from .errors import LaunchError
 from .plan import build, run
-from .preflight import run_checks
+from .preflight import finished_run_refusal, run_checks
 from .recipes import COMMANDS
+from .validate import validate_overrides
 
 EPILOG = """examples:
   python -m launch train lora                         LoRA SFT (saves/Qwen2.5-0.5B-Instruct/lora/sft)
@@ -32,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="tiny: offline tiny model, CPU-safe settings, few steps")
     parser.add_argument("--dry-run", action="store_true", help="print command, environment and config; run nothing")
     parser.add_argument("--skip-preflight", action="store_true", help="run even if preflight finds errors")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a finished run in the output folder (refused otherwise)")
     return parser.parse_intermixed_args(argv)  # the Makefile puts --profile before key=value ARGS
 
 
@@ -45,14 +48,20 @@ def main(argv: list[str] | None = None) -> int:
         overrides = [a for a in args.args if "=" in a]
         if len(positional) > 1:
             raise LaunchError(f"Expected at most one recipe/method/target, got {positional}.")
+        validate_overrides(args.command, overrides)  # before anything is built, written or started
         plan = build(args.command, positional[0] if positional else None, overrides, args.profile)
         findings = run_checks(plan)
         for finding in findings:
             print(f"preflight {finding.level}: {finding.message}", file=sys.stderr)
         errors = [f for f in findings if f.level == "error"]
+        refusal = None if args.overwrite else finished_run_refusal(plan)
         if args.dry_run:
             print(plan.describe())
+            if refusal:
+                print(f"note: a real run would be refused: {refusal}", file=sys.stderr)
             return 0
+        if refusal:
+            raise LaunchError(refusal)
         if errors and not args.skip_preflight:
             print(f"preflight: {len(errors)} problem(s) above; nothing was run (--skip-preflight overrides).",
                   file=sys.stderr)

@@ -218,3 +218,22 @@ def run_checks(plan: Plan) -> list[Finding]:
         findings += check_deepspeed(plan) + check_model(plan) + check_adapters(plan) + check_datasets(plan)
         findings += check_memory(plan)
     return findings
+
+
+# Files a run leaves only when it got far enough to produce something a user may rely on.
+FINISHED_MARKERS = ("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",
+                    "all_results.json", "generated_predictions.jsonl")
+
+
+def finished_run_refusal(plan: Plan) -> str | None:
+    """A sentence when the run would overwrite a finished run's outputs and launch config, else None."""
+    out = plan.output_dir
+    if plan.command not in ("train", "predict", "export") or out is None or not out.is_dir():
+        return None
+    found = [name for name in FINISHED_MARKERS if (out / name).exists()]
+    if not found:
+        return None  # empty, or a run that died before saving anything: nothing to protect
+    key = "export_dir" if plan.command == "export" else "output_dir"
+    return (f"{out} already holds a finished run ({found[0]}); it would be overwritten together with its "
+            f"{plan.config_path.name if plan.config_path else 'config'}. Choose a new folder with "
+            f"ARGS=\"{key}={out}-2\", or add --overwrite (make ... OVERWRITE=1) to replace it.")
