@@ -150,7 +150,7 @@ def _load_transformers(model: str | Path):
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
+        tok = AutoTokenizer.from_pretrained(str(model), trust_remote_code=False)
     except Exception as exc:  # any load failure means the same thing to the user
         raise PrepError(model, "tokenizer", "a local model folder or hub id with a tokenizer",
                         found=f"{type(exc).__name__}: {exc}".splitlines()[0],
