@@ -6,6 +6,8 @@ EMPTY = "empty"
 REPETITION = "repetition"
 TRUNCATED = "truncated"
 INVALID_JSON = "invalid_json"
+# mrg: a report whose value is not a string (null, number, list, object); the official scorer crashes on it
+NON_STRING_VALUE = "non_string_value"
 
 # A loop must span at least this many characters and repeat its unit at least 4 times.
 MIN_LOOP_CHARS = 32

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from rouge import Rouge
 
 from .bertscore import BertScore
-from .garbage import INVALID_JSON, degenerate_reason
+from .garbage import INVALID_JSON, NON_STRING_VALUE, degenerate_reason
 from .samples import Sample, TaskScore
 from .tasks import REPORT_FIELDS
 
@@ -31,23 +31,30 @@ def parse_report(text: str) -> tuple[dict | None, str | None]:
         report = json.loads(body)
     except json.JSONDecodeError as exc:
         return None, f"not JSON ({exc.msg})"
+    except ValueError:  # a number longer than Python's int-to-string limit
+        return None, "not JSON (a number too long to read)"
+    except RecursionError:
+        return None, "not JSON (nested too deeply)"
     if not isinstance(report, dict):
         return None, f"JSON {type(report).__name__}, not an object"
     return report, None
 
 
+def non_string_keys(report: dict) -> list[str]:
+    """Keys whose value is not a string. The official scorer joins `key + '：' + value` and crashes on
+    them; we score such a prediction 0 with the reason `non_string_value` instead."""
+    return [key for key, value in report.items() if not isinstance(value, str)]
+
+
 def field_text(report: dict, key: str) -> str:
-    """A field's value as text (missing -> "", non-strings as the model wrote them)."""
-    value = report.get(key, "")
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """One of the six fields of a report whose values are all strings; a missing field is ""."""
+    return report.get(key, "")
 
 
-def render_report(report: dict, fields: tuple[str, ...] | None = None) -> str:
-    """CBLUE rendering: `key：value` for each field (full-width colon), concatenated."""
-    keys = fields if fields is not None else tuple(report)
-    return "".join(key + "：" + field_text(report, key) for key in keys)
+def render_report(report: dict) -> str:
+    """The official CBLUE rendering: `key：value` (full-width colon) for the keys this report has, in its
+    own order, concatenated: a missing field contributes nothing, an invented key is scored too."""
+    return "".join(key + "：" + value for key, value in report.items())
 
 
 @contextmanager
@@ -98,16 +105,20 @@ def score_mrg(samples: list[Sample], bertscore: BertScore | None = None) -> Task
     bert_pairs: list[tuple[str, str]] = []
     for s in samples:
         gold, _ = parse_report(s.label)
-        if gold is None:
-            raise ValueError(f"sample {s.index}: the gold label is not a JSON report: {s.label[:80]!r}")
+        if gold is None or non_string_keys(gold):
+            raise ValueError(f"sample {s.index}: the gold label is not a JSON report with string values: "
+                             f"{s.label[:80]!r}")
         references = s.references or [gold]
+        if any(not isinstance(ref, dict) or non_string_keys(ref) for ref in references):
+            raise ValueError(f"sample {s.index}: every reference must be a report object with string values")
         parsed, why = parse_report(s.predict)
         valid += parsed is not None
         reason = degenerate_reason(s.predict, s.finish_reason) or (INVALID_JSON if parsed is None else None)
+        if reason is None and (bad := non_string_keys(parsed)):
+            reason, why = NON_STRING_VALUE, "not a string: " + ", ".join(bad)
         pred = parsed if reason is None else {}
         if reason is None:
-            hyp = render_report(pred, REPORT_FIELDS)
-            sample_scores = cblue_rouge_sample(hyp, [render_report(ref) for ref in references])
+            sample_scores = cblue_rouge_sample(render_report(pred), [render_report(ref) for ref in references])
         else:
             sample_scores = (0.0, 0.0, 0.0)
         for bucket, value in zip((r1, r2, rl), sample_scores, strict=True):
