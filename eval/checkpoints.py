@@ -1,5 +1,7 @@
-"""What to evaluate: a hub id or model directory, a (Q)LoRA/DoRA adapter directory, or a merged export;
-`make eval` finds the base model and every checkpoint under saves/."""
+"""What to evaluate: a hub id or model directory, a (Q)LoRA/DoRA adapter directory, a merged export, or a
+sequence classifier; `make eval` finds the base model and every checkpoint under saves/. Each run's saved
+launch config (launch_config.yaml, written by the launcher and by the triage classifier's trainer) says
+which prompt template and system prompt it was trained with."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 HUB_BASE = "Qwen/Qwen2.5-0.5B-Instruct"
 LOCAL_BASE = Path("models") / "Qwen2.5-0.5B-Instruct"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+LAUNCH_CONFIG = "launch_config.yaml"  # the launcher writes the resolved recipe there (launch/plan.py)
 
 
 class CheckpointError(ValueError):
@@ -25,6 +30,23 @@ class Checkpoint:
     name: str
     path: str  # model directory, hub id, or adapter directory
     base: str | None = None  # the model an adapter applies to
+    launch_config: dict | None = None  # the run's saved launch config, when it has one
+
+    @property
+    def is_classifier(self) -> bool:
+        """A sequence classifier (seed 004's BERT): scored on triage through its own predict path."""
+        folder = Path(self.path)
+        if not (folder / "config.json").is_file():
+            return False
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
+
+    def prompt_settings(self, template: str, system: str | None) -> tuple[str, str | None]:
+        """(template, system prompt) the run was trained with, from its launch config (LLaMA-Factory's
+        `template` and `default_system`); the given defaults for a model without one (e.g. the base)."""
+        if not self.launch_config:
+            return template, system
+        return self.launch_config.get("template") or template, self.launch_config.get("default_system")
 
     @property
     def is_adapter(self) -> bool:
@@ -94,19 +116,34 @@ def _resolve_base(adapter_dir: Path, base: str) -> str:
                           "trained in, or edit that field to point at the base model")
 
 
+def read_launch_config(folder: Path) -> dict | None:
+    """The run's launch_config.yaml as a dict, None when there is none; CheckpointError when unreadable."""
+    path = Path(folder) / LAUNCH_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not readable YAML ({str(exc).splitlines()[0]}); fix or delete it") from exc
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: expected a mapping of launch settings, got {type(config).__name__}")
+    return config
+
+
 def resolve(name: str, location: str) -> Checkpoint:
     """A checkpoint from NAME and PATH, checked before anything is generated."""
     folder = Path(location)
+    launch_config = read_launch_config(folder) if folder.is_dir() else None
     if folder.is_dir() and (folder / "adapter_config.json").is_file():
         config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
         base = config.get("base_model_name_or_path")
         if not base:
             raise CheckpointError(f"checkpoint {name!r}: {folder}/adapter_config.json has no base_model_name_or_path")
-        ckpt = Checkpoint(name, str(folder), _resolve_base(folder, base))
+        ckpt = Checkpoint(name, str(folder), _resolve_base(folder, base), launch_config)
         _check_loadable(name, ckpt.base, "base model")
         return ckpt
     _check_loadable(name, location, "model")
-    return Checkpoint(name, location)
+    return Checkpoint(name, location, launch_config=launch_config)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -8,16 +8,21 @@ from .bertscore import BertScore
 from .metrics_dialog import score_dialog
 from .metrics_mrg import score_mrg
 from .metrics_norm import score_norm
+from .metrics_triage import score_triage
 from .samples import Sample, TaskScore
 
 
-def score_task(task: str, samples: list[Sample], bertscore: BertScore | None = None) -> TaskScore:
+def score_task(task: str, samples: list[Sample], bertscore: BertScore | None = None,
+               labels: list[str] | None = None) -> TaskScore:
+    """`labels`: triage's label set in label2idx order (default: the gold labels seen)."""
     if task == "norm":
         result = score_norm(samples)
     elif task == "mrg":
         result = score_mrg(samples, bertscore)
     elif task == "dialog":
         result = score_dialog(samples)
+    elif task == "triage":
+        result = score_triage(samples, labels)
     else:
         raise ValueError(f"unknown task {task!r}")
     reasons = Counter(row["reason"] for row in result.rows if row["reason"])
