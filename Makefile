@@ -21,7 +21,7 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite)
 
 .PHONY: help setup tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
-        export predict chat api webchat webui eval demo test lint bench clean
+        train-triage-bert export predict chat api webchat webui eval demo test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_][a-zA-Z_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ model: $(SETUP_STAMP) ## download Qwen2.5-0.5B-Instruct to models/ (ModelScope w
 train-full train-lora train-qlora train-freeze train-dora train-pt: train-%: $(SETUP_STAMP) ## train with a recipe (ARGS, PROFILE=tiny)
 	$(LAUNCH) train $* $(PROFILE_FLAG) $(ARGS)
 
+# LLaMA-Factory trains causal LMs only: seed 004's BERT classifier has its own thin transformers script.
+train-triage-bert: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-gpt2) ## seed 004's BERT multi-label triage classifier (PROFILE=tiny: tiny BERT, CPU)
+	$(PY) scripts/train_triage_bert.py $(PROFILE_FLAG) $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite) $(ARGS)
+
 export: $(SETUP_STAMP) ## merge an adapter into a full model (METHOD=lora|qlora)
 	$(LAUNCH) export $(METHOD) $(PROFILE_FLAG) $(ARGS)
 
@@ -64,7 +68,7 @@ chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API /
 	$(LAUNCH) $* $(PROFILE_FLAG) $(ARGS)
 
 eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny)
-	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL) --saves saves/tiny-qwen2,--saves saves/Qwen2.5-0.5B-Instruct) $(ARGS)
+	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL)) --saves saves $(ARGS)
 
 demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
