@@ -10,14 +10,14 @@ import os
 import sys
 from pathlib import Path
 
-from . import dialog, general, mrg, norm, registry, triage
+from . import dialog, general, mrg, norm, qa, registry, text, triage
 from .discover import SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
 from .quality import TokenCounter, recommend_cutoff, token_profile
 from .writer import Tally, write_json, write_jsonl
 
 DEFAULT_MODEL = "models/tiny-qwen2"
-ALL = ("dialog", "norm", "mrg", "triage")
+ALL = ("dialog", "norm", "mrg", "triage", "qa")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "[+ test.json(l), label2idx.json]")
     src.add_argument("--triage-level", choices=triage.LEVELS, default="folder",
                      help="Toyhom label: department folder (default, 6 classes) or the department column")
+    src.add_argument("--qa", type=Path, help="seed 000's chatbot train.txt (dialogues split by a blank line)")
+    src.add_argument("--text", type=Path, help="a .csv/.jsonl corpus for continued pre-training (med_text)")
+    src.add_argument("--text-column", default="text", help="its text column (default text)")
     src.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)} (each then required)")
     src.add_argument("--general", type=Path, help="general-domain alpaca .json/.jsonl to mix in (general_train)")
     src.add_argument("--general-ratio", type=float, default=1.0,
@@ -58,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--triage-limit", type=int, default=5000, help="triage train questions")
     sizes.add_argument("--triage-test-size", type=int, default=100,
                        help="triage test questions held out (100; a seed folder's test file is used as is)")
+    sizes.add_argument("--qa-limit", type=int, default=0, help="qa train dialogues (default all, as the seed)")
+    sizes.add_argument("--qa-test-size", type=int, default=100, help="qa test dialogues held out (100)")
+    sizes.add_argument("--qa-max-len", type=int, default=qa.DEFAULT_MAX_LEN,
+                       help="skip dialogues longer than this ([CLS]u1[SEP]u2[SEP]... in characters; the "
+                       f"seed's n_ctx {qa.DEFAULT_MAX_LEN}; 0 = keep all)")
     ap.add_argument("--seed", type=int, default=42, help="shuffle seed (the seed recipe's 42)")
     ap.add_argument("--token-sample", type=int, default=20_000,
                     help="splits larger than this get token stats from a seeded sample of this many records "
@@ -76,7 +84,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     if only and any(s not in ALL for s in only):
         raise PrepError("--only", args.only, f"a comma-separated subset of {','.join(ALL)}")
     wanted = only or list(ALL)
-    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage}
+    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage, "qa": args.qa}
     for name, path in explicit.items():
         if path is not None and not path.exists():
             raise PrepError(path, f"--{name}", "an existing file or folder", found="nothing there")
@@ -147,6 +155,14 @@ def _run(args) -> dict:
         info["triage"] = {"path": [shown(p) for p in paths], **r.info}
         splits["triage_train"], splits["triage_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
         extra_files.update(triage.classifier_files(r))
+    if "qa" in sources:
+        r = qa.prepare(sources["qa"], args.qa_limit, args.qa_test_size, args.seed, args.qa_max_len)
+        info["qa"] = {"path": shown(sources["qa"]), **r.info}
+        splits["qa_train"], splits["qa_test"] = (r.train, r.train_tally), (r.test, r.test_tally)
+    if args.text is not None:
+        recs, tally = text.prepare(args.text, args.text_column)
+        info["text"] = {"path": shown(args.text), "column": args.text_column}
+        splits["text_train"] = (recs, tally)
     if args.general is not None:
         domain = sum(len(splits[s][0]) for s in ("dialog_train", "norm_train", "mrg_train") if s in splits)
         recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
@@ -157,7 +173,8 @@ def _run(args) -> dict:
 
     profiles = {name: token_profile(counter, recs, args.token_sample, args.seed, desc=f"tokens {name}")
                 for name, (recs, _) in splits.items()}
-    cutoff = recommend_cutoff([stats for stats, _ in profiles.values()])
+    # pt text is packed into blocks of cutoff_len: it has no say in the SFT cutoff
+    cutoff = recommend_cutoff([stats for name, (stats, _) in profiles.items() if name != "text_train"])
 
     for name, (recs, tally) in splits.items():
         if tally.read != len(recs) + sum(tally.skipped.values()):

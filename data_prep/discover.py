@@ -10,6 +10,7 @@ DIALOG_JSON = "train_0001_of_0001.json"
 TOYHOM_HEADER = b"department,title,ask,answer"
 NORM_FILES = ("train.xlsx", "val.xlsx", "answer.xlsx")
 MRG_FILES = ("IMCS-V2_train.json", "IMCS-V2_dev.json")
+QA_FILES = ("train.txt", "medical_train.txt")  # seed 000: Gpt2_Chatbot/data/train.txt
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Found:
     norm: Path | None = None
     mrg: Path | None = None
     triage: list[Path] | None = None  # Toyhom CSVs: their department folders and column are the labels
+    qa: Path | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -50,6 +52,11 @@ def discover(raw_dir: Path) -> Found:
     found.triage = csvs or None
     found.norm = _complete_folder(raw_dir, "norm", NORM_FILES[:2], found.notes)
     found.mrg = _complete_folder(raw_dir, "mrg", MRG_FILES, found.notes)
+    qas = [p for name in QA_FILES for p in _sorted_files(raw_dir, name)]
+    if qas:
+        found.qa = qas[0]
+        if len(qas) > 1:
+            found.notes.append(f"qa: {len(qas)} files named {' or '.join(QA_FILES)}; using {qas[0]}")
     return found
 
 

@@ -19,12 +19,19 @@ DATASETS = {
     "norm_test": "med_norm_test",
     "mrg_test": "med_mrg_test",
     "triage_test": "med_triage_test",
+    "qa_train": "med_qa",
+    "qa_test": "med_qa_test",
     "general_train": "med_general",
 }
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 # Continued pre-training (stage pt) reads only the user turn (prompt + query): mapping `query` to the
 # doctor's answer turns each dialog record into plain domain text, question then answer.
-PRETRAIN = {"med_pt": ("dialog_train", {"prompt": "instruction", "query": "output"})}
+PRETRAIN = {
+    "med_pt": ("dialog_train", {"prompt": "instruction", "query": "output"}),
+    "med_text": ("text_train", {"prompt": "instruction"}),  # --text: a user's CSV/JSONL text column
+}
+# Multi-turn records (seed 000's dialogues) carry earlier (question, answer) pairs in `history`.
+WITH_HISTORY = {"med_qa", "med_qa_test"}
 OURS = set(DATASETS.values()) | set(PRETRAIN)
 
 
@@ -33,7 +40,8 @@ def entries(written: dict[str, Path], base_dir: Path) -> dict[str, dict]:
     def relative(stem: str) -> str:
         return Path(os.path.relpath(written[stem].resolve(), base_dir.resolve())).as_posix()
 
-    out = {name: {"file_name": relative(stem), "columns": dict(COLUMNS)}
+    out = {name: {"file_name": relative(stem),
+                  "columns": {**COLUMNS, "history": "history"} if name in WITH_HISTORY else dict(COLUMNS)}
            for stem, name in DATASETS.items() if stem in written}
     out.update({name: {"file_name": relative(stem), "columns": dict(columns)}
                 for name, (stem, columns) in PRETRAIN.items() if stem in written})
