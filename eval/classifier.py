@@ -13,15 +13,22 @@ from .metrics_triage import LABEL_SEP
 THRESHOLD = 0.5  # the seed's
 
 
-def load_classifier(ckpt: Checkpoint, device: str):
-    """(model, tokenizer, max_len, threshold); max_len and threshold from the run's saved launch config."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_tokenizer(ckpt: Checkpoint):
+    from transformers import AutoTokenizer
 
+    return AutoTokenizer.from_pretrained(ckpt.path)
+
+
+def settings(ckpt: Checkpoint, tokenizer) -> tuple[int, float]:
+    """(max_len, threshold) the classifier was trained with, from its run's saved launch config."""
     record = ckpt.launch_config or {}
-    tokenizer = AutoTokenizer.from_pretrained(ckpt.path)
-    model = AutoModelForSequenceClassification.from_pretrained(ckpt.path).to(device).eval()
-    max_len = int(record.get("max_len") or tokenizer.model_max_length)
-    return model, tokenizer, max_len, float(record.get("threshold", THRESHOLD))
+    return int(record.get("max_len") or tokenizer.model_max_length), float(record.get("threshold", THRESHOLD))
+
+
+def load_model(ckpt: Checkpoint, device: str):
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(ckpt.path).to(device).eval()
 
 
 def encode(tokenizer, text: str, max_len: int) -> list[int]:

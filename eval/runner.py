@@ -8,17 +8,18 @@ import logging
 import re
 from pathlib import Path
 
-from .backends import load_tokenizer, make_generator, pick_device, pick_dtype, resolve_backend
+from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import collect
 from .files import write_jsonl_atomic, write_text_atomic
 from .metrics import score_task
 from .predictions import cache_key, generate_cached
-from .prompts import DEFAULT_TEMPLATE, PromptRenderer
+from .prompts import DEFAULT_TEMPLATE
 from .report import worst_rows, write_report
+from .routes import route_for
 from .samples import Sample
 from .tasks import TASKS, parse_tasks
-from .testdata import InputError, load_predictions, load_test_set, user_content
+from .testdata import InputError, load_predictions, load_test_set
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 64
@@ -27,6 +28,18 @@ VLLM_SLICE = 1024
 
 def _dir_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "checkpoint"
+
+
+def triage_labels(data_dir: Path) -> list[str] | None:
+    """triage's label set in label2idx order, from data_prep's triage_label2idx.json beside the test file."""
+    path = Path(data_dir) / "triage_label2idx.json"
+    if not path.is_file():
+        return None
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+        return sorted(mapping, key=lambda label: int(mapping[label]))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: expected a JSON object {{label: index}} as data_prep writes it") from exc
 
 
 def _sha256(path: Path) -> str:
@@ -70,9 +83,11 @@ def run_eval(
 ) -> Path:
     """Score checkpoints on the test sets and write the report; returns the report directory.
 
-    `checkpoints` maps NAME -> hub id, model dir or adapter dir; the first one (or "base" = `base`
-    when given) is the reference for deltas. None means: the base model plus every checkpoint found
-    under `saves_dir`. Everything is checked before the first token is generated. Rerunning with the
+    `checkpoints` maps NAME -> hub id, model dir, adapter dir or classifier dir; the first one (or "base" =
+    `base` when given) is the reference for deltas. Each checkpoint is prompted with the template and system
+    prompt of its run's launch config; `template`/`system` serve those without one (e.g. the base model). A
+    sequence classifier is scored on the tasks it answers (triage) only. None means: the base model plus every
+    checkpoint found under `saves_dir`. Everything is checked before the first token is generated. Rerunning with the
     same `out_dir` reuses finished predictions (and resumes interrupted ones).
     """
     task_names = parse_tasks(tasks)
@@ -91,39 +106,37 @@ def run_eval(
 
     summary = {"base": ckpts[0].name, "tasks": task_names, "checkpoints": {}, "settings": {}}
     worst: dict[str, dict[str, list]] = {t: {} for t in task_names}
-    backends_used = {}
+    backends_used, prompting = {}, {}
+    labels = triage_labels(data_dir) if "triage" in task_names else None
     for ckpt in ckpts:
-        chosen = resolve_backend(backend, ckpt)
-        backends_used[ckpt.name] = chosen
-        tokenizer = load_tokenizer(ckpt)
-        renderer = PromptRenderer(tokenizer, template, system)
-        stop_ids = renderer.stop_token_ids()
+        route = route_for(ckpt, backend, template, system, device, dtype)
+        backends_used[ckpt.name] = chosen = route.backend
+        prompting[ckpt.name] = route.describe()
         generator = None
 
-        def get_generator(ckpt=ckpt, tokenizer=tokenizer, stop_ids=stop_ids, chosen=chosen):
+        def get_generator(ckpt=ckpt, route=route):
             nonlocal generator
             if generator is None:
                 logger.info("loading %s (%s) on %s/%s", ckpt.name, ckpt.path, device, dtype)
-                generator = make_generator(chosen, ckpt, tokenizer, stop_ids, device, dtype)
+                generator = route.make_generator()
             return generator
 
-        info = {"path": ckpt.path, "base": ckpt.base, "backend": chosen, "tasks": {}}
+        info = {"path": ckpt.path, "base": ckpt.base, "backend": chosen, "prompt": prompting[ckpt.name], "tasks": {}}
         try:
-            for task in task_names:
+            for task in route.applicable(task_names):
                 records = test_sets[task]
-                prompts = [renderer.encode(user_content(r)) for r in records]
-                key = cache_key({"model": ckpt.fingerprint(), "backend": chosen, "dtype": dtype,
-                                 "max_new_tokens": budget[task], "decoding": "greedy", "template": template,
-                                 "system": system, "stop_ids": stop_ids})
+                prompts = [route.encode(r) for r in records]
+                key = cache_key({"model": ckpt.fingerprint(), "dtype": dtype, "max_new_tokens": budget[task],
+                                 "decoding": "greedy", **route.key})
                 task_dir = out_dir / _dir_name(ckpt.name) / task
                 # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
-                slice_size = batch_size if chosen == "transformers" else max(batch_size, VLLM_SLICE)
+                slice_size = max(batch_size, VLLM_SLICE) if chosen == "vllm" else batch_size
                 rows = generate_cached(
                     task_dir / "predictions.jsonl", key, prompts, [r["output"] for r in records], get_generator,
-                    budget[task], slice_size, lambda ids, tok=tokenizer: tok.decode(ids, skip_special_tokens=False),
+                    budget[task], slice_size, lambda ids, tok=route.tokenizer: tok.decode(ids, skip_special_tokens=False),
                     desc=f"{ckpt.name}/{task}")
                 samples = _samples(records, rows, task)
-                scored = score_task(task, samples, bertscore)
+                scored = score_task(task, samples, bertscore, labels)
                 write_jsonl_atomic(task_dir / "scores.jsonl", scored.rows)
                 info["tasks"][task] = scored.metrics
                 worst[task][ckpt.name] = worst_rows(scored.rows, {s.index: s for s in samples})
@@ -143,8 +156,7 @@ def run_eval(
         "backend": backends_used,
         "device": device,
         "dtype": dtype,
-        "template": template,
-        "system": system if system is not None else "template default",
+        "prompt": prompting,  # template and system prompt per checkpoint (from each run's launch config)
         "bertscore": bertscore.describe() if bertscore else "not applicable",
     }
     write_report(out_dir, summary, worst)
@@ -166,7 +178,8 @@ def score_file(
     records = load_test_set(Path(test), task) if test else None
     samples = load_predictions(predictions, task, records)
     bertscore = BertScore(bertscore_model, bertscore_layers) if task == "mrg" else None
-    scored = score_task(task, samples, bertscore)
+    labels = triage_labels(Path(test).parent) if task == "triage" and test else None
+    scored = score_task(task, samples, bertscore, labels)
     out = Path(out_dir) if out_dir else predictions.parent
     name = predictions.stem
     summary = {"base": name, "tasks": [task], "checkpoints": {name: {"path": str(predictions), "tasks": {task: scored.metrics}}},

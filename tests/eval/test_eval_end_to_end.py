@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-import eval.runner as runner
+import eval.routes as routes
 from eval import markdown_table, run_eval
 from eval.__main__ import main
 
@@ -72,7 +72,7 @@ def test_predictions_follow_the_contract(report, prepared_data):
 
 
 def test_interrupted_run_resumes(tmp_path, monkeypatch, tiny_model, lora_adapter, prepared_data):
-    real_make = runner.make_generator
+    real_make = routes.make_generator
     log = {"calls": 0, "samples": 0, "fail_on": 2}
 
     class Counting:
@@ -89,7 +89,7 @@ def test_interrupted_run_resumes(tmp_path, monkeypatch, tiny_model, lora_adapter
         def close(self):
             self.inner.close()
 
-    monkeypatch.setattr(runner, "make_generator", lambda *a: Counting(real_make(*a)))
+    monkeypatch.setattr(routes, "make_generator", lambda *a: Counting(real_make(*a)))
     args = ({"lora": str(lora_adapter)}, "norm", prepared_data / "data" / "sft", tmp_path)
     kwargs = {"limit": LIMIT, "batch_size": 2, "max_new_tokens": BUDGET}
     with pytest.raises(KeyboardInterrupt):
