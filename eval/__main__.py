@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="auto: vLLM when installed and a GPU is visible, else transformers")
     run.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     run.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: bf16 on GPU, fp32 on CPU")
-    run.add_argument("--system", help="system prompt (default: the qwen template's, as in training)")
+    run.add_argument("--template", default="qwen", help="LLaMA-Factory template for checkpoints without a saved "
+                     "launch_config.yaml, e.g. the base model (default: qwen); runs use their own")
+    run.add_argument("--system", help="system prompt for checkpoints without a saved launch_config.yaml (default: "
+                     "the template's); runs use the one they were trained with")
     _bertscore_args(run)
 
     score = sub.add_parser("score", help="score an existing predictions file (ours or LLaMA-Factory's "
@@ -63,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             checkpoints = dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None
             out = run_eval(checkpoints, args.tasks, args.data_dir, args.out or f"reports/{args.run}", args.limit,
                            args.base, args.saves, args.batch_size, args.max_new_tokens, args.backend, args.device,
-                           args.dtype, args.bertscore_model, args.bertscore_layers, args.system)
+                           args.dtype, args.bertscore_model, args.bertscore_layers, args.system,
+                           args.template)
             from . import markdown_table
 
             print(markdown_table(out))

@@ -50,6 +50,21 @@ def markdown_tables(summary: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def per_label_tables(summary: dict) -> str:
+    """triage: precision / recall / F1 / support per department label, one table per checkpoint."""
+    parts = []
+    for name, info in summary["checkpoints"].items():
+        per_label = info["tasks"].get("triage", {}).get("per_label")
+        if not per_label:
+            continue
+        lines = [f"#### triage per label — {name}", "", "| label | precision | recall | f1 | support |",
+                 "|---|---:|---:|---:|---:|"]
+        lines += [f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+                  for label, m in per_label.items()]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n" if parts else ""
+
+
 def markdown_table(report_dir: Path) -> str:
     """The tables of a finished report, read back from its metrics.json."""
     return markdown_tables(json.loads((Path(report_dir) / "metrics.json").read_text(encoding="utf-8")))
@@ -68,16 +83,21 @@ score 0 on every per-sample metric and are counted under "zero-scored".
   `bertscore_f1` per field vs the first report (pairs with an empty side are 0, as bert-score defines).
 - dialog: `bleu-4`, `rouge-*` exactly as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique
   character n-grams / all n-grams over all answers.
+- triage: the answer parsed into a department label set; `subset_accuracy` rows whose set equals the gold set
+  (the seed's accuracy_score over multi-hot rows); `micro_*` over all labels, `macro_*` the mean over the task's
+  labels (scikit-learn, zero_division=0); `unknown_labels` predicted labels outside the label set (each a false
+  positive). A classifier (the seed's BERT) is scored on triage only.
 """
 
 
 def render_report(summary: dict) -> str:
     settings = summary["settings"]
     lines = ["# Evaluation report", "", f"Deltas are against `{summary['base']}`.", "", "## Checkpoints", "",
-             "| name | path | base model (adapters) |", "|---|---|---|"]
+             "| name | path | base model (adapters) | prompt (template, system) |", "|---|---|---|---|"]
     for name, info in summary["checkpoints"].items():
-        lines.append(f"| {name} | `{info['path']}` | {'`' + info['base'] + '`' if info.get('base') else ''} |")
-    lines += ["", "## Results", "", markdown_tables(summary), METRIC_NOTES, "![scores per task](chart.png)", "",
+        base = "`" + info["base"] + "`" if info.get("base") else ""
+        lines.append(f"| {name} | `{info['path']}` | {base} | {info.get('prompt', '')} |")
+    lines += ["", "## Results", "", markdown_tables(summary), per_label_tables(summary), METRIC_NOTES, "![scores per task](chart.png)", "",
               "Five worst-scored samples per task and checkpoint: [worst_samples.md](worst_samples.md).", "",
               "## Settings", ""]
     for key, value in settings.items():

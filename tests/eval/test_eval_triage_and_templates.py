@@ -101,6 +101,10 @@ def test_classifier_is_scored_on_triage_only_beside_the_generative_rows(report, 
     assert metrics["subset_accuracy"] == pytest.approx(100 * exact / LIMIT) and metrics["n"] == LIMIT
     assert metrics["unknown_labels"] == 0 and metrics["labels"] == ["儿科", "内科", "外科", "妇产科", "男科", "肿瘤科"]
     assert set(metrics["per_label"]) == set(metrics["labels"])
+    per_label = text[text.index("#### triage per label — bert"):].split("####")[1]
+    m = metrics["per_label"]["内科"]
+    assert f"| 内科 | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |" in per_label
+    assert "| default-tmpl | " in text and "| default, system: 你是分诊护士。 |" in text
 
 
 def test_classifier_predictions_are_its_own_predict_path(report, classifier_run, prepared_data):
