@@ -21,10 +21,10 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite)
 
 .PHONY: help setup tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
-        train-triage-bert export predict chat api webchat webui eval demo test lint bench clean
+        train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo test lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_][a-zA-Z_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_][a-zA-Z0-9_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
 
 setup: $(SETUP_STAMP) ## create .venv: torch first, then medsft (editable) with test deps
 $(SETUP_STAMP): pyproject.toml scripts/fix_torch_companions.py
@@ -57,6 +57,14 @@ train-full train-lora train-qlora train-freeze train-dora train-pt: train-%: $(S
 # LLaMA-Factory trains causal LMs only: seed 004's BERT classifier has its own thin transformers script.
 train-triage-bert: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-gpt2) ## seed 004's BERT multi-label triage classifier (PROFILE=tiny: tiny BERT, CPU)
 	$(PY) scripts/train_triage_bert.py $(PROFILE_FLAG) $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite) $(ARGS)
+
+# Seeds 000 / 002: GPT-2 with a BERT Chinese vocab (PROFILE=tiny: the tiny GPT-2s, CPU). Chat / predict with
+# make chat ARGS=gpt2_chinese_scratch_chat (or gpt2_chinese_pt_chat), python -m launch predict gpt2_chinese_scratch_predict.
+train-gpt2-scratch: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-gpt2) ## seed 000: GPT-2 chatbot from scratch on med_qa + med_dialog
+	$(LAUNCH) train gpt2_chinese_scratch_full_sft $(PROFILE_FLAG) $(ARGS)
+
+train-gpt2-pt: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-gpt2) ## seed 002: full fine-tune of uer/gpt2-chinese-cluecorpussmall (stage pt)
+	$(LAUNCH) train gpt2_chinese_full_pt $(PROFILE_FLAG) $(ARGS)
 
 export: $(SETUP_STAMP) ## merge an adapter into a full model (METHOD=lora|qlora)
 	$(LAUNCH) export $(METHOD) $(PROFILE_FLAG) $(ARGS)

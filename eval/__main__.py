@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. --out names a file, or a folder we may not write
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
 
 

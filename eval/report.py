@@ -1,12 +1,13 @@
 """The before/after report: metrics.json, report.md (tables with deltas vs the base), chart.png and
-worst_samples.md, each written atomically."""
+worst_samples.md, written as one output set (all or nothing, see output_set.py)."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
-from .files import atomic_path, write_text_atomic
+from .output_set import recover, write_output_set
 from .tasks import NOT_PERCENT, TASKS
 
 WORST_PER_TABLE = 5
@@ -66,7 +67,8 @@ def per_label_tables(summary: dict) -> str:
 
 
 def markdown_table(report_dir: Path) -> str:
-    """The tables of a finished report, read back from its metrics.json."""
+    """The tables of a finished report, read back from its metrics.json (finishing a commit cut short)."""
+    recover(report_dir)
     return markdown_tables(json.loads((Path(report_dir) / "metrics.json").read_text(encoding="utf-8")))
 
 
@@ -79,7 +81,8 @@ score 0 on every per-sample metric and are counted under "zero-scored".
 - mrg: `json_valid_rate` answers that parse as a JSON object (bare or in a ```json block);
   `field_exact_match` the seed's six fields x samples vs the first report; `field_rouge_l_mean` character
   ROUGE-L per field, mean over all references; `cblue_rouge` the official CBLUE IMCS-V2-MRG score (mean of
-  rouge-1/2/l F on characters, averaged over all references), hypothesis rendered from the six fields;
+  rouge-1/2/l F on characters, averaged over all references), each report rendered as `key：value` for the
+  keys it has, in its own order; a report with a non-string value scores 0 (`non_string_value`);
   `bertscore_f1` per field vs the first report (pairs with an empty side are 0, as bert-score defines).
 - dialog: `bleu-4`, `rouge-*` exactly as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique
   character n-grams / all n-grams over all answers.
@@ -125,7 +128,8 @@ def render_worst(summary: dict, worst: dict) -> str:
     return "\n".join(lines)
 
 
-def render_chart(summary: dict, path: Path) -> None:
+def render_chart(summary: dict) -> bytes:
+    """A PNG bar chart per task, checkpoints side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,20 +153,27 @@ def render_chart(summary: dict, path: Path) -> None:
     axes[0][0].set_ylabel("score (%)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
+    buffer = io.BytesIO()
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
+    return buffer.getvalue()
 
 
-def write_report(out_dir: Path, summary: dict, worst: dict) -> Path:
-    out_dir = Path(out_dir)
-    write_text_atomic(out_dir / "metrics.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    write_text_atomic(out_dir / "worst_samples.md", render_worst(summary, worst))
-    render_chart(summary, out_dir / "chart.png")
-    write_text_atomic(out_dir / "report.md", render_report(summary))
-    return out_dir / "report.md"
+def metrics_json(summary: dict) -> bytes:
+    return (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def report_files(summary: dict, worst: dict) -> dict[str, bytes]:
+    return {"metrics.json": metrics_json(summary), "worst_samples.md": render_worst(summary, worst).encode("utf-8"),
+            "chart.png": render_chart(summary), "report.md": render_report(summary).encode("utf-8")}
+
+
+def write_report(out_dir: Path, summary: dict, worst: dict, extra: dict[str, bytes] | None = None) -> Path:
+    """The report files plus `extra` (e.g. per-checkpoint scores.jsonl), as one output set."""
+    write_output_set(out_dir, {**(extra or {}), **report_files(summary, worst)})
+    return Path(out_dir) / "report.md"
 
 
 def worst_rows(rows: list[dict], samples_by_index: dict, k: int = WORST_PER_TABLE) -> list[dict]:

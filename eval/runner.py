@@ -11,11 +11,11 @@ from pathlib import Path
 from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import collect
-from .files import write_jsonl_atomic, write_text_atomic
 from .metrics import score_task
+from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
 from .prompts import DEFAULT_TEMPLATE
-from .report import worst_rows, write_report
+from .report import metrics_json, render_worst, worst_rows, write_report
 from .routes import route_for
 from .samples import Sample
 from .tasks import TASKS, parse_tasks
@@ -55,6 +55,10 @@ def parse_max_new_tokens(text: str | dict | None) -> dict[str, int]:
             raise ValueError(f"--max-new-tokens {text!r}: expected TASK=N pairs, TASK one of {', '.join(TASKS)}")
         budget[item[0].strip()] = int(item[1])
     return budget
+
+
+def _jsonl(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
 
 def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
@@ -106,6 +110,7 @@ def run_eval(
 
     summary = {"base": ckpts[0].name, "tasks": task_names, "checkpoints": {}, "settings": {}}
     worst: dict[str, dict[str, list]] = {t: {} for t in task_names}
+    scores_files: dict[str, bytes] = {}  # written with the report, as one output set
     backends_used, prompting = {}, {}
     labels = triage_labels(data_dir) if "triage" in task_names else None
     for ckpt in ckpts:
@@ -128,7 +133,8 @@ def run_eval(
                 prompts = [route.encode(r) for r in records]
                 key = cache_key({"model": ckpt.fingerprint(), "dtype": dtype, "max_new_tokens": budget[task],
                                  "decoding": "greedy", **route.key})
-                task_dir = out_dir / _dir_name(ckpt.name) / task
+                task_rel = f"{_dir_name(ckpt.name)}/{task}"
+                task_dir = out_dir / task_rel
                 # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
                 slice_size = max(batch_size, VLLM_SLICE) if chosen == "vllm" else batch_size
                 rows = generate_cached(
@@ -137,7 +143,7 @@ def run_eval(
                     desc=f"{ckpt.name}/{task}")
                 samples = _samples(records, rows, task)
                 scored = score_task(task, samples, bertscore, labels)
-                write_jsonl_atomic(task_dir / "scores.jsonl", scored.rows)
+                scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)
                 info["tasks"][task] = scored.metrics
                 worst[task][ckpt.name] = worst_rows(scored.rows, {s.index: s for s in samples})
         finally:
@@ -159,7 +165,7 @@ def run_eval(
         "prompt": prompting,  # template and system prompt per checkpoint (from each run's launch config)
         "bertscore": bertscore.describe() if bertscore else "not applicable",
     }
-    write_report(out_dir, summary, worst)
+    write_report(out_dir, summary, worst, scores_files)
     return out_dir
 
 
@@ -185,12 +191,10 @@ def score_file(
     summary = {"base": name, "tasks": [task], "checkpoints": {name: {"path": str(predictions), "tasks": {task: scored.metrics}}},
                "settings": {"predictions": str(predictions), "test": str(test) if test else None,
                             "bertscore": bertscore.describe() if bertscore else "not applicable"}}
-    write_jsonl_atomic(out / "scores.jsonl", scored.rows)
-    from .report import render_worst
-
-    write_text_atomic(out / "worst_samples.md",
-                      render_worst(summary, {task: {name: worst_rows(scored.rows, {s.index: s for s in samples})}}))
-    write_text_atomic(out / "metrics.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    worst = {task: {name: worst_rows(scored.rows, {s.index: s for s in samples})}}
+    write_output_set(out, {"scores.jsonl": _jsonl(scored.rows),
+                           "worst_samples.md": render_worst(summary, worst).encode("utf-8"),
+                           "metrics.json": metrics_json(summary)})
     return summary
 
 

@@ -15,3 +15,10 @@ LOCAL_BASE_MODEL = MODELS_DIR / BASE_MODEL_NAME  # written by `make model`
 
 TINY_MODEL = MODELS_DIR / "tiny-qwen2"  # `make tiny-model`
 TINY_MODEL_NAME = "tiny-qwen2"
+
+# Seeds 000/002: GPT-2 with a BERT Chinese vocab. Their runs go to saves/<GPT2_MODEL_NAME>/full/<run>.
+GPT2_MODEL_ID = "uer/gpt2-chinese-cluecorpussmall"
+GPT2_MODEL_NAME = "gpt2-chinese-cluecorpussmall"
+TINY_GPT2 = MODELS_DIR / "tiny-gpt2-chinese"  # `make tiny-gpt2`: pretrained-shaped (weights saved)
+TINY_GPT2_SCRATCH = MODELS_DIR / "tiny-gpt2-scratch"  # config + tokenizer only, for train_from_scratch
+TINY_GPT2_NAME = "tiny-gpt2"

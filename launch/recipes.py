@@ -20,9 +20,14 @@ from .errors import LaunchError
 from .paths import (
     BASE_MODEL_ID,
     BASE_MODEL_NAME,
+    GPT2_MODEL_ID,
+    GPT2_MODEL_NAME,
     LOCAL_BASE_MODEL,
     RECIPE_DIR,
     REPO_ROOT,
+    TINY_GPT2,
+    TINY_GPT2_NAME,
+    TINY_GPT2_SCRATCH,
     TINY_MODEL,
     TINY_MODEL_NAME,
 )
@@ -57,6 +62,14 @@ DEFAULT_RECIPE = {
 # Keys holding paths that are relative to the repo root in recipes.
 ALWAYS_PATH_KEYS = ("output_dir", "export_dir", "dataset_dir", "deepspeed")
 MAYBE_PATH_KEYS = ("model_name_or_path", "adapter_name_or_path")  # hub ids look like relative paths too
+
+# Profile tiny: hub model -> offline stand-in (train_from_scratch picks the config-only one), and the
+# saves/<model name>/ folder -> saves/<tiny name>/.
+TINY_MODELS = {BASE_MODEL_ID: TINY_MODEL, GPT2_MODEL_ID: TINY_GPT2}
+TINY_SCRATCH_MODELS = {GPT2_MODEL_ID: TINY_GPT2_SCRATCH}
+TINY_SAVES = {BASE_MODEL_NAME: TINY_MODEL_NAME, GPT2_MODEL_NAME: TINY_GPT2_NAME}
+# Recipes whose cutoff_len is their model's context (seed 000: n_ctx 300), not the data manifest's.
+OWN_CUTOFF_PREFIXES = ("gpt2_",)
 
 TINY_MAX_STEPS = 4
 TINY_CUTOFF = 512
@@ -167,15 +180,17 @@ def apply_target(config: dict[str, Any], command: str, target: str | None) -> No
 
 def _rename_model_folder(value: str) -> str:
     parts = Path(value).parts
-    if len(parts) > 1 and parts[0] == "saves" and parts[1] == BASE_MODEL_NAME:
-        return str(Path("saves", TINY_MODEL_NAME, *parts[2:]))
+    if len(parts) > 1 and parts[0] == "saves" and parts[1] in TINY_SAVES:
+        return str(Path("saves", TINY_SAVES[parts[1]], *parts[2:]))
     return value
 
 
 def apply_tiny_profile(config: dict[str, Any], command: str) -> None:
-    """Offline tiny model, CPU-safe settings, few steps; outputs under saves/tiny-qwen2/."""
-    if config.get("model_name_or_path") == BASE_MODEL_ID:
-        config["model_name_or_path"] = str(TINY_MODEL)
+    """Offline tiny model, CPU-safe settings, few steps; outputs under saves/tiny-qwen2/ (tiny-gpt2/)."""
+    model = config.get("model_name_or_path")
+    tiny = (TINY_SCRATCH_MODELS if config.get("train_from_scratch") else TINY_MODELS).get(model)
+    if tiny is not None:
+        config["model_name_or_path"] = str(tiny)
     for key in ("model_name_or_path", "adapter_name_or_path", "output_dir", "export_dir"):
         if isinstance(config.get(key), str):
             config[key] = _rename_model_folder(config[key])
@@ -288,7 +303,8 @@ def resolve_config(
         notes.append(f"model: local copy {LOCAL_BASE_MODEL} (make model)")
     config.update(overrides)
     absolutize_paths(config)
-    if command in ("train", "predict") and "cutoff_len" not in overrides:
+    own_cutoff = recipe.name.startswith(OWN_CUTOFF_PREFIXES)
+    if command in ("train", "predict") and "cutoff_len" not in overrides and not own_cutoff:
         found = manifest_cutoff(config) if config.get("stage", "sft") == "sft" else None  # pt: block length
         if found:
             config["cutoff_len"] = found[0]
