@@ -74,8 +74,8 @@ def test_test_set_errors_name_file_and_record(tmp_path):
     path = write_jsonl(tmp_path / "mrg_test.jsonl", [
         {"instruction": "x", "input": "", "output": json.dumps(REPORT, ensure_ascii=False)},
         {"instruction": "x", "input": "", "output": "not json"}])
-    with pytest.raises(InputError, match="record 2: `output` is not a JSON report"):
+    with pytest.raises(InputError, match="mrg_test.jsonl:2: `output` is not a JSON report"):
         load_test_set(path, "mrg")
     path = write_jsonl(tmp_path / "norm_test.jsonl", [{"instruction": "x", "output": "y"}])
-    with pytest.raises(InputError, match="record 1: `input` must be a string"):
+    with pytest.raises(InputError, match="norm_test.jsonl:1: `input` must be a string"):
         load_test_set(path, "norm")
