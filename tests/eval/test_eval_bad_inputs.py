@@ -157,7 +157,7 @@ def plausible(draw, task: str) -> tuple[bytes, bytes | None]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(task=st.sampled_from(["norm", "mrg", "dialog"]), data=st.data())
+@given(task=st.sampled_from(["norm", "mrg", "dialog", "triage"]), data=st.data())
 def test_any_input_exits_0_or_2_without_a_traceback(task, data):
     predictions, test = data.draw(st.one_of(st.tuples(HOSTILE, st.one_of(st.none(), HOSTILE)), plausible(task)))
     with tempfile.TemporaryDirectory() as folder:
