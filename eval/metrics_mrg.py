@@ -113,7 +113,10 @@ def score_mrg(samples: list[Sample], bertscore: BertScore | None = None) -> Task
             raise ValueError(f"sample {s.index}: every reference must be a report object with string values")
         parsed, why = parse_report(s.predict)
         valid += parsed is not None
-        reason = degenerate_reason(s.predict, s.finish_reason) or (INVALID_JSON if parsed is None else None)
+        # A report that parses is complete whatever the decoder's finish reason said (the budget can run out
+        # right after the closing brace); the official scorer scores every report it can read, so only text
+        # that does not parse is zeroed for emptiness, a loop or truncation.
+        reason = None if parsed is not None else degenerate_reason(s.predict, s.finish_reason) or INVALID_JSON
         if reason is None and (bad := non_string_keys(parsed)):
             reason, why = NON_STRING_VALUE, "not a string: " + ", ".join(bad)
         pred = parsed if reason is None else {}

@@ -126,6 +126,18 @@ def test_missing_fields_no_longer_score_characters_the_model_never_wrote():
     assert ours([(text, refs)]) == pytest.approx(official_scores([(HALF_HISTORY, refs)]), abs=1e-6)
 
 
+def test_a_readable_report_is_scored_whatever_the_finish_reason():
+    """The official scorer sees only the report: one that parses is scored even when the decoder's budget ran
+    out right after its closing brace; a cut-off one does not parse and is counted as truncated."""
+    text, refs = CRAFTED["drops 建议, keeps half of 现病史"]
+    complete = Sample(0, "", text, dumps(GOLD), "length", refs)
+    cut = Sample(1, "", text[:-5], dumps(GOLD), "length", refs)
+    result = score_task("mrg", [complete, cut])
+    assert [row["reason"] for row in result.rows] == [None, "truncated"]
+    expected = official_scores([(json.loads(text), refs), ({}, refs)])
+    assert result.metrics["cblue_rouge"] / 100 == pytest.approx(expected["cblue_rouge"], abs=1e-6)
+
+
 def test_non_string_values_and_non_objects_are_counted_reasons():
     cases = [CRAFTED["null value"], CRAFTED["list value"], CRAFTED["a JSON array instead of an object"],
              CRAFTED["only 诊断"]]
