@@ -4,23 +4,25 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.medsft-setup
+DEEPSPEED_STAMP := $(VENV)/.medsft-deepspeed
 TINY_MODEL := models/tiny-qwen2
 
 # Pass-through knobs: RAW=dir for make data; ARGS="key=value ..." for recipes;
-# PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY for servers.
+# PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY/WEBUI_AUTH for servers.
 RAW ?=
 ARGS ?=
 PROFILE ?=
 METHOD ?= lora
 HOST ?= 127.0.0.1
 PORT ?=
-export HOST PORT API_KEY MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT
+export HOST PORT API_KEY WEBUI_AUTH MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT \
+       FORCE_TORCHRUN
 
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 # OVERWRITE=1 lets a run replace a finished run in its output folder (refused otherwise).
 LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite)
 
-.PHONY: help setup tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
+.PHONY: help setup deepspeed tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
         train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo test lint bench clean
 
 help: ## list the targets
@@ -32,6 +34,14 @@ $(SETUP_STAMP): pyproject.toml scripts/fix_torch_companions.py
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
 	$(PY) scripts/fix_torch_companions.py
+	touch $@
+
+deepspeed: $(DEEPSPEED_STAMP) ## install the pinned DeepSpeed (make train-full; runs on CPU too, tests use it)
+# An sdist whose build imports torch: so no build isolation, and wheel must be there first.
+$(DEEPSPEED_STAMP): | $(SETUP_STAMP)
+	$(PY) -m pip install -q wheel==0.48.0
+	$(PY) -m pip install -q --no-build-isolation deepspeed==0.19.8 hjson==3.1.0 msgpack==1.2.4 ninja==1.13.2 \
+	    py-cpuinfo==9.0.0
 	touch $@
 
 tiny-model: $(TINY_MODEL)/config.json ## build the offline tiny Qwen2 model used by tests and the demo
@@ -81,7 +91,7 @@ eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, 
 demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
 
-test: $(SETUP_STAMP) tiny-model tiny-gpt2 ## run the test suite (offline, CPU)
+test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 ## run the test suite (offline, CPU)
 	$(PY) -m pytest $(ARGS)
 
 lint: $(SETUP_STAMP) ## ruff

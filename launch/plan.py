@@ -4,7 +4,6 @@ run(): write the resolved YAML next to the outputs and run it (subprocess, or in
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import shutil
@@ -16,17 +15,20 @@ from typing import Any
 
 import yaml
 
+from .distributed import TORCHRUN_VARS, interpreter_bin, torchrun_env
 from .errors import LaunchError
+from .masking import mask_value, masked_mapping
 from .paths import BASE_MODEL_NAME, LOCAL_BASE_MODEL, REPO_ROOT
+from .private_dir import private_dir
 from .recipes import COMMANDS, parse_overrides, resolve_config, select_recipe
+from .webserve import DEFAULT_HOST, AuthError, check_access, is_loopback, parse_auth
 
 RESOLVED_NAME = "launch_config.yaml"
 # Variables the Makefile exports even when unset (as empty strings); LLaMA-Factory would read "" as a value
 # (int("") for NNODES), so empty ones are removed from the child's environment.
-PASSTHROUGH = ("NPROC_PER_NODE", "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "USE_MODELSCOPE_HUB",
-               "API_KEY", "MODEL", "HOST", "PORT", "CUDA_VISIBLE_DEVICES")
+PASSTHROUGH = (*TORCHRUN_VARS, "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB", "API_KEY", "WEBUI_AUTH", "MODEL", "HOST", "PORT",
+               "CUDA_VISIBLE_DEVICES")
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_API_PORT = "8000"
 
 
@@ -51,29 +53,31 @@ class Plan:
         env.update(self.env)
         return env
 
+    def env_lines(self) -> list[str]:
+        """The launcher's variables as NAME=value, secrets masked, PATH shown as <what we put first>:$PATH."""
+        lines = []
+        for key, value in sorted(self.env.items()):
+            first = str(interpreter_bin())
+            if key == "PATH" and value.startswith(first + os.pathsep):
+                value = f"{first}{os.pathsep}$PATH"
+            lines.append(f"{key}={mask_value(key, value)}")
+        return lines
+
     def describe(self) -> str:
+        """What --dry-run prints: notes, environment, command and config, with every secret masked."""
         lines = [f"# {self.command}" + (f" ({self.recipe.name})" if self.recipe else "")]
         lines += [f"# {note}" for note in self.notes]
-        lines += [f"{k}={v}" for k, v in sorted(self.env.items())]
+        lines += self.env_lines()
         lines.append(" ".join(self.argv))
         if self.config:
             lines.append(f"# {self.config_path}:")
-            lines.append(yaml.safe_dump(self.config, allow_unicode=True, sort_keys=False).rstrip())
+            lines.append(yaml.safe_dump(masked_mapping(self.config), allow_unicode=True, sort_keys=False).rstrip())
         return "\n".join(lines)
 
 
 def llamafactory_cli() -> str:
     local = Path(sys.executable).with_name("llamafactory-cli")
     return str(local) if local.exists() else (shutil.which("llamafactory-cli") or "llamafactory-cli")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _server_env(command: str, target: str | None, environ: dict[str, str]) -> dict[str, str]:
@@ -93,24 +97,32 @@ def _server_env(command: str, target: str | None, environ: dict[str, str]) -> di
         env["GRADIO_SERVER_NAME"] = host
         if port:
             env["GRADIO_SERVER_PORT"] = port
+    if command in ("webui", "webchat"):
+        try:
+            auth = parse_auth(environ.get("WEBUI_AUTH"))
+            check_access(command, host, auth, environ.get("GRADIO_SHARE", "").strip().lower() in ("true", "y", "1"))
+        except AuthError as exc:
+            raise LaunchError(str(exc)) from exc
+        if auth:
+            env["WEBUI_AUTH"] = environ["WEBUI_AUTH"].strip()
     return env
 
 
-def _run_env(command: str, config: dict[str, Any], target: str | None, environ: dict[str, str]) -> dict[str, str]:
+def _run_env(command: str, config: dict[str, Any], target: str | None,
+             environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     env: dict[str, str] = {}
-    for key in PASSTHROUGH:
-        if key in ("HOST", "PORT", "API_KEY", "MODEL"):
-            continue  # translated below / already applied to the config
-        if environ.get(key, "").strip():
-            env[key] = environ[key].strip()
+    if environ.get("USE_MODELSCOPE_HUB", "").strip():
+        env["USE_MODELSCOPE_HUB"] = environ["USE_MODELSCOPE_HUB"].strip()
+    if environ.get("CUDA_VISIBLE_DEVICES", "").strip():
+        env["CUDA_VISIBLE_DEVICES"] = environ["CUDA_VISIBLE_DEVICES"].strip()
     model = str(config.get("model_name_or_path") or "")
     if model and Path(model).is_dir():
         env.update(OFFLINE)  # local model: never wait on a hub
-    if command == "train" and config.get("deepspeed"):
-        env["FORCE_TORCHRUN"] = "1"  # LLaMA-Factory only starts DeepSpeed under torchrun
+    distributed, notes = torchrun_env(command, config, environ)  # train/predict: torchrun, PATH
+    env.update(distributed)
     if command in ("api", "webchat", "webui", "chat"):
         env.update(_server_env(command, target, environ))
-    return env
+    return env, notes
 
 
 def build(
@@ -132,40 +144,55 @@ def build(
     environ = dict(os.environ if environ is None else environ)
     extra = overrides if isinstance(overrides, dict) else parse_overrides(list(overrides or []))
     cli = llamafactory_cli()
+    web = [sys.executable, "-m", "launch.webserve"]  # LLaMA-Factory's web servers, plus a login (WEBUI_AUTH)
     if command == "webui":
         if recipe_or_method:
             raise LaunchError("webui takes no recipe: pick model, data and checkpoints in the browser.")
-        env = _run_env(command, {}, None, environ)
-        return Plan(command, None, None, profile, {}, [cli, "webui"], env, None, None)
+        env, _ = _run_env(command, {}, None, environ)
+        return Plan(command, None, None, profile, {}, [*web, "webui"], env, None, None)
 
     recipe, target = select_recipe(command, recipe_or_method)
     config, notes = resolve_config(command, recipe, target, extra, profile, environ)
-    env = _run_env(command, config, target, environ)
+    env, run_notes = _run_env(command, config, target, environ)
+    notes += run_notes
+    if config.get("trust_remote_code"):  # off in every recipe: an explicit opt-in
+        notes.append("trust_remote_code is on: Python code shipped with the model will run; use it only for a "
+                     "model you trust that needs it")
     out_key = {"train": "output_dir", "predict": "output_dir", "export": "export_dir"}.get(command)
     output_dir = Path(config[out_key]) if out_key and config.get(out_key) else None
     if output_dir is not None:
         config_path = output_dir / RESOLVED_NAME
-    else:  # chat/api/webchat have no output dir: a temp file named by content (repeats reuse it, no clutter)
+    else:  # chat/api/webchat have no output dir: a file named by content (repeats reuse it, no clutter) in a
+        # folder only this user can read or write, since the launcher runs whatever config it finds there
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
-        config_path = Path(tempfile.gettempdir()) / "medsft-launch" / f"{command}_{recipe.stem}_{digest}.yaml"
+        config_path = private_dir() / f"{command}_{recipe.stem}_{digest}.yaml"
     # LLaMA-Factory has no `predict` command: prediction is `train` with do_predict in the config
-    argv = [cli, "train" if command == "predict" else command, str(config_path)]
+    if command == "webchat":
+        argv = [*web, command, str(config_path)]
+    else:
+        argv = [cli, "train" if command == "predict" else command, str(config_path)]
     return Plan(command, recipe, target, profile, config, argv, env, config_path, output_dir, notes=notes)
 
 
 def write_config(plan: Plan) -> None:
-    """Atomically write the resolved config where the command will read it."""
+    """Atomically write the resolved config where the command will read it, headed by comments that record
+    how it was launched (the notes - world size among them - and the launcher's variables, secrets masked)."""
     if plan.config_path is None:
         return
-    write_yaml_atomic(plan.config_path, plan.config, sort_keys=False)
+    header = [f"launched by: python -m launch {plan.command}" + (f" ({plan.recipe.name})" if plan.recipe else "")]
+    header += plan.notes + plan.env_lines()
+    write_yaml_atomic(plan.config_path, plan.config, header=header, sort_keys=False)
 
 
-def write_yaml_atomic(path: Path, data: dict, **dump_options) -> None:
-    """Write YAML to a temp file beside `path` and rename it into place; no half-written file on error."""
+def write_yaml_atomic(path: Path, data: dict, header: list[str] = (), **dump_options) -> None:
+    """Write YAML (after `header` as # comments) to a temp file beside `path` and rename it into place;
+    no half-written file on error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".yaml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for line in header:
+                handle.write("# " + " ".join(str(line).splitlines()) + "\n")
             yaml.safe_dump(data, handle, allow_unicode=True, **dump_options)
         os.replace(tmp, path)
     except BaseException:
@@ -213,6 +240,9 @@ def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> 
         return subprocess.run(plan.argv, env=plan.env_for_child(), cwd=plan.cwd).returncode
     if plan.command not in ("train", "predict", "export"):
         raise LaunchError(f"'{plan.command}' is a server/interactive command: run it as a subprocess.")
+    if plan.env.get("FORCE_TORCHRUN") == "1":
+        raise LaunchError("This plan runs under torchrun (several processes or DeepSpeed): run it as a "
+                          "subprocess (in_process=False), not inside this Python process.")
     saved = {k: os.environ.get(k) for k in plan.env}
     os.environ.update(plan.env)
     try:

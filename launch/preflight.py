@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,13 +65,25 @@ def check_deepspeed(plan: Plan) -> list[Finding]:
         out.append(Finding("error", f"DeepSpeed config {path} does not exist (recipes ship "
                                     "llamafactory_configs/deepspeed/ds_z2_config.json and ds_z3_config.json)."))
     if importlib.util.find_spec("deepspeed") is None:
-        out.append(Finding("error", "This recipe uses DeepSpeed, which is not installed: pip install deepspeed "
-                                    "(on the GPU machine), or train on one GPU without it: add deepspeed=null."))
+        out.append(Finding("error", "This recipe uses DeepSpeed, which is not installed: `make deepspeed` installs "
+                                    "the pinned version, or train on one GPU without it: add deepspeed=null."))
     if any(ch.isspace() for ch in str(plan.config_path)):
         out.append(Finding("error", f"LLaMA-Factory's torchrun launcher splits its arguments on spaces, so the "
                                     f"config path '{plan.config_path}' cannot contain whitespace: move the repo "
                                     "or set output_dir= to a path without spaces."))
     return out
+
+
+def check_torchrun(plan: Plan) -> list[Finding]:
+    """LLaMA-Factory starts `torchrun` by name: it must be on the child's PATH (the launcher puts this
+    interpreter's bin dir first, which holds it in a venv)."""
+    if plan.env.get("FORCE_TORCHRUN") != "1":
+        return []
+    if shutil.which("torchrun", path=plan.env_for_child().get("PATH")) is not None:
+        return []
+    return [Finding("error", f"This run goes through torchrun ({plan.env['NPROC_PER_NODE']} process(es) x "
+                             f"{plan.env['NNODES']} node(s)), but no torchrun is next to {sys.executable} or on "
+                             "PATH: run the launcher with the Python that has torch installed (.venv/bin/python).")]
 
 
 def _is_local(value: str) -> bool:
@@ -215,7 +229,7 @@ def check_memory(plan: Plan) -> list[Finding]:
 def run_checks(plan: Plan) -> list[Finding]:
     findings = check_cuda(plan) + check_quantization(plan.config)
     if plan.command != "webui":
-        findings += check_deepspeed(plan) + check_model(plan) + check_adapters(plan) + check_datasets(plan)
+        findings += check_deepspeed(plan) + check_torchrun(plan) + check_model(plan) + check_adapters(plan) + check_datasets(plan)
         findings += check_memory(plan)
     return findings
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .distributed import deepspeed_installed, tiny_deepspeed_note
 from .errors import LaunchError
 from .paths import (
     BASE_MODEL_ID,
@@ -197,7 +198,8 @@ def apply_tiny_profile(config: dict[str, Any], command: str) -> None:
     for key in ("bf16", "fp16", "pure_bf16"):
         if key in config:
             config[key] = False
-    config.pop("deepspeed", None)
+    if not deepspeed_installed():  # else kept: DeepSpeed trains on CPU too, so tiny runs take the real branch
+        config.pop("deepspeed", None)
     config.pop("infer_dtype", None)  # the 4-bit recipe's fp16 compute is for GPUs; CPU picks its own
     if command in ("train", "predict"):
         config["report_to"] = "none"
@@ -290,8 +292,11 @@ def resolve_config(
     config = load_recipe(recipe)
     apply_target(config, command, target)
     if profile == "tiny":
+        recipe_deepspeed = config.get("deepspeed")
         apply_tiny_profile(config, command)
-        notes.append("profile tiny: models/tiny-qwen2, no bf16/DeepSpeed, short run, outputs under saves/tiny-qwen2")
+        notes.append("profile tiny: models/tiny-qwen2, no bf16, short run, outputs under saves/tiny-qwen2")
+        if recipe_deepspeed:
+            notes.append(tiny_deepspeed_note(recipe_deepspeed, kept=bool(config.get("deepspeed"))))
     elif profile:
         raise LaunchError(f"Unknown profile '{profile}'; the only profile is 'tiny'.")
     model = env.get("MODEL", "").strip()

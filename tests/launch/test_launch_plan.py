@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -95,7 +96,17 @@ def test_tiny_profile(data_dir):
     config = plan.config
     assert config["model_name_or_path"] == str(TINY_MODEL)
     assert plan.output_dir == REPO_ROOT / "saves" / "tiny-qwen2" / "full" / "sft"
-    assert "deepspeed" not in config and "FORCE_TORCHRUN" not in plan.env and config["bf16"] is False
+    assert config["bf16"] is False
+    # the recipe's DeepSpeed is kept where deepspeed is installed (it runs on CPU), and never dropped silently
+    if importlib.util.find_spec("deepspeed"):
+        assert config["deepspeed"] == str(RECIPE_DIR / "deepspeed" / "ds_z2_config.json")
+        assert plan.env["FORCE_TORCHRUN"] == "1" and plan.env["NPROC_PER_NODE"] == "1"
+        assert "profile tiny: DeepSpeed (ds_z2_config.json) kept: it runs on CPU too, under torchrun (gloo)" in plan.notes
+    else:
+        assert "deepspeed" not in config and "FORCE_TORCHRUN" not in plan.env
+        assert any(n.startswith("profile tiny: DeepSpeed (ds_z2_config.json) dropped") for n in plan.notes)
+    plain = launch.build("train", "full", [f"dataset_dir={data_dir}", "deepspeed=null"], "tiny", environ=base_environ())
+    assert plain.config["deepspeed"] is None and "FORCE_TORCHRUN" not in plain.env
     assert config["max_steps"] == 50 and config["report_to"] == "none"  # the demo's training-length knob
     assert config["cutoff_len"] <= 512
     assert plan.env["HF_HUB_OFFLINE"] == "1"  # a local model: never wait on the hub
@@ -145,7 +156,7 @@ def test_servers_bind_loopback_and_api_needs_key_beyond_it():
     assert api.env["API_HOST"] == "127.0.0.1" and api.env["API_PORT"] == "8000"
     webui = launch.build("webui", None, [], environ=base_environ(PORT="7999"))
     assert webui.env["GRADIO_SERVER_NAME"] == "127.0.0.1" and webui.env["GRADIO_SERVER_PORT"] == "7999"
-    assert webui.argv[1:] == ["webui"] and webui.cwd == REPO_ROOT  # sees ./saves and ./data
+    assert webui.argv == [sys.executable, "-m", "launch.webserve", "webui"] and webui.cwd == REPO_ROOT
     with pytest.raises(LaunchError, match="without API_KEY"):
         launch.build("api", None, [], environ=base_environ(HOST="0.0.0.0"))
     open_api = launch.build("api", None, [], environ=base_environ(HOST="0.0.0.0", API_KEY="s3cret"))
