@@ -28,6 +28,7 @@ import io
 import json
 import random
 import re
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -346,6 +347,10 @@ def main(argv: list[str] | None = None) -> None:
     write_dialog(args.out, random.Random(SEED))
     write_norm(args.out, random.Random(SEED + 1))
     write_mrg(args.out, random.Random(SEED + 2))
+    sys.path.insert(0, str(HERE))  # seed 000's train.txt: its generator sits here and reuses DISEASES
+    from make_qa_sample import write as write_qa
+
+    write_qa(args.out)
     print(f"samples written under {args.out}")
 
 

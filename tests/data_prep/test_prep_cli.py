@@ -10,9 +10,10 @@ from prep_helpers import read_jsonl
 from data_prep.discover import SAMPLES_DIR
 from data_prep.prompts import REPORT_KEYS
 
-SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test"]
+SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test",
+          "qa_train", "qa_test"]
 NAMES = ["med_dialog", "med_norm", "med_mrg", "med_triage", "med_dialog_test", "med_norm_test", "med_mrg_test",
-         "med_triage_test", "med_pt"]
+         "med_triage_test", "med_qa", "med_qa_test", "med_pt"]
 
 
 def test_default_run_writes_every_split_accounted_for(prep, tmp_path):
@@ -61,7 +62,7 @@ def test_two_runs_are_byte_identical(prep, tmp_path):
     prep(root=tmp_path / "b")
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) == 14  # 8 jsonl + 3 triage classifier files + manifest + 2 dataset_info.json
+    assert files_a == files_b and len(files_a) == 16  # 10 jsonl + 3 triage classifier files + manifest + 2 dataset_info.json
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
