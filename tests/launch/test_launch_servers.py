@@ -61,3 +61,47 @@ def test_webui_answers_on_loopback(tmp_path):
     if created:  # first start on this checkout: our model is preselected, so the UI lists saves/<model>/ runs
         assert yaml.safe_load(seeded.read_text())["last_model"] == "Qwen2.5-0.5B-Instruct"
         shutil.rmtree(seeded.parent)
+
+
+def _login(base: str, user: str, password: str):
+    """(status, opener holding the session cookie) for gradio's /login form."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = urllib.parse.urlencode({"username": user, "password": password}).encode()
+    try:
+        with opener.open(urllib.request.Request(f"{base}/login", data=form, method="POST"), timeout=30) as reply:
+            return reply.status, opener
+    except urllib.error.HTTPError as err:
+        return err.code, opener
+
+
+def test_webchat_with_a_login_refuses_strangers(tmp_path):
+    """WEBUI_AUTH puts gradio's login in front of the web chat (served through launch.webserve)."""
+    port = free_port()
+    env = base_environ(PORT=str(port), WEBUI_AUTH="ann:pw-s3cret", BROWSER="true")
+    server = Server(["webchat", "base", "--profile", "tiny"], env, tmp_path / "webchat.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(lambda: http("GET", f"{base}/", timeout=5)[0] == 200, timeout=180)
+        assert http("GET", f"{base}/config")[0] == 401  # the app itself needs a session
+        assert http("GET", f"{base}/gradio_api/info")[0] == 401
+        assert _login(base, "ann", "wrong")[0] == 400
+        assert _login(base, "bob", "pw-s3cret")[0] == 400
+        status, opener = _login(base, "ann", "pw-s3cret")
+        assert status == 200
+        with opener.open(f"{base}/config", timeout=30) as reply:
+            assert reply.status == 200 and "components" in reply.read().decode()
+    finally:
+        server.stop()
+    assert not group_alive(server.proc.pid) and port_closed(port)
+    assert "Running on local URL:  http://127.0.0.1:" in server.log.read_text()
+
+
+def test_webchat_beyond_loopback_without_login_is_refused():
+    result = subprocess.run(launch_cmd("webchat", "--profile", "tiny"), env=base_environ(HOST="0.0.0.0"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Refusing to serve the webchat on 0.0.0.0 without a login" in result.stderr
