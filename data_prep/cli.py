@@ -10,10 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import dialog, general, mrg, norm, qa, registry, text, triage
+from . import dialog, general, mrg, norm, publish, qa, registry, text, triage
 from .discover import SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
-from .quality import TokenCounter, recommend_cutoff, token_profile
+from .quality import MAX_RECORD_CHARS, Screen, TokenCounter, recommend_cutoff, screening, token_profile
 from .writer import Tally, write_json, write_jsonl
 
 DEFAULT_MODEL = "models/tiny-qwen2"
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--qa-max-len", type=int, default=qa.DEFAULT_MAX_LEN,
                        help="skip dialogues longer than this ([CLS]u1[SEP]u2[SEP]... in characters; the "
                        f"seed's n_ctx {qa.DEFAULT_MAX_LEN}; 0 = keep all)")
+    sizes.add_argument("--max-record-chars", type=int, default=MAX_RECORD_CHARS,
+                       help=f"skip records longer than this in characters, counted as too_long "
+                       f"(default {MAX_RECORD_CHARS}; 0 = no cap)")
     ap.add_argument("--seed", type=int, default=42, help="shuffle seed (the seed recipe's 42)")
     ap.add_argument("--token-sample", type=int, default=20_000,
                     help="splits larger than this get token stats from a seeded sample of this many records "
@@ -131,6 +134,11 @@ def _run(args) -> dict:
     sources, notes = resolve_sources(args)
     registry.read(args.dataset_info)  # a broken registration fails the run before anything is written
     counter = load_counter(args.model)
+    with screening(Screen(counter.control_tokens, args.max_record_chars)):
+        return _prepare(args, sources, notes, counter)
+
+
+def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> dict:
     splits: dict[str, tuple[list[dict], Tally]] = {}
     info: dict[str, dict] = {}
     if "dialog" in sources:
@@ -173,59 +181,68 @@ def _run(args) -> dict:
 
     profiles = {name: token_profile(counter, recs, args.token_sample, args.seed, desc=f"tokens {name}")
                 for name, (recs, _) in splits.items()}
-    # pt text is packed into blocks of cutoff_len: it has no say in the SFT cutoff
-    cutoff = recommend_cutoff([stats for name, (stats, _) in profiles.items() if name != "text_train"])
 
     for name, (recs, tally) in splits.items():
         if tally.read != len(recs) + sum(tally.skipped.values()):
             raise RuntimeError(f"{name}: record accounting is off ({tally.read} read, {len(recs)} kept, "
                                f"{dict(tally.skipped)} skipped); nothing was written")
 
-    # Every output file is complete before the manifest and the registration point at it.
+    # Staged, then published as one set (publish.py): a kill leaves the old set or the new one, never a mix.
     out_dir: Path = args.out_dir
-    written: dict[str, Path] = {}
-    datasets: dict[str, dict] = {}
-    for name, (recs, tally) in splits.items():
-        path = out_dir / f"{name}.jsonl"
-        sha = write_jsonl(path, recs)
-        if recs:
-            written[name] = path
-        else:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
-            notes.append(f"{name}: no records left; written empty and not registered")
-        datasets[name] = {
-            "path": Path(os.path.relpath(path.resolve(), args.dataset_info.resolve().parent)).as_posix(),
-            "read": tally.read,
-            "written": len(recs),
-            "skipped": dict(sorted(tally.skipped.items())),
-            "skip_examples": {k: v for k, v in sorted(tally.examples.items())},
-            "sha256": sha,
-            "tokens": profiles[name][0],
-        }
-        if profiles[name][1] < len(recs):
-            datasets[name]["tokens_counted"] = profiles[name][1]
-            notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
-    for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
-        path = out_dir / name
-        if isinstance(content, dict):
-            write_json(path, content)
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            sha = write_jsonl(path, content)
-        info["triage"].setdefault("classifier_files", {})[name] = sha
-    manifest = {
-        "datasets": datasets,
-        "recommended_cutoff_len": cutoff,
-        "seed": args.seed,
-        "tokenizer": shown(Path(args.model)) if Path(args.model).exists() else args.model,
-        "sources": info,
-        "notes": notes,
-    }
-    write_json(out_dir / "manifest.json", manifest)
-    registry.update(args.dataset_info, written)
-    info_dir = args.dataset_info.resolve().parent
-    if out_dir.resolve().is_relative_to(info_dir / "data"):
+    info_dir = Path(os.path.abspath(args.dataset_info)).parent
+    info_paths = [args.dataset_info]
+    if Path(os.path.abspath(out_dir)).is_relative_to(info_dir / "data"):
         # LLaMA-Factory's web UI looks in `data/` by default: register the same files there too.
-        registry.update(info_dir / "data" / "dataset_info.json", written)
+        info_paths.append(info_dir / "data" / "dataset_info.json")
+    datasets: dict[str, dict] = {}
+    with publish.Staging(out_dir, info_paths) as stage:
+        for name, (recs, tally) in splits.items():
+            sha = write_jsonl(stage.dir / f"{name}.jsonl", recs)
+            if not recs:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
+                notes.append(f"{name}: no records left; written empty and not registered")
+            datasets[name] = {
+                "path": Path(os.path.relpath(os.path.abspath(out_dir / f"{name}.jsonl"), info_dir)).as_posix(),
+                "read": tally.read,
+                "written": len(recs),
+                "skipped": dict(sorted(tally.skipped.items())),
+                "skip_examples": {k: v for k, v in sorted(tally.examples.items())},
+                "sha256": sha,
+                "tokens": profiles[name][0],
+            }
+            if profiles[name][1] < len(recs):
+                datasets[name]["tokens_counted"] = profiles[name][1]
+                notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
+        for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
+            path = stage.dir / name
+            if isinstance(content, dict):
+                write_json(path, content)
+                sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                sha = write_jsonl(path, content)
+            info["triage"].setdefault("classifier_files", {})[name] = sha
+        kept, kept_sources, kept_notes = stage.carry_over({publish.task_of(n) for n in [*datasets, *extra_files]})
+        datasets.update(kept)
+        info.update(kept_sources)
+        notes += kept_notes
+        # pt text is packed into blocks of cutoff_len: it has no say in the SFT cutoff
+        sft_tokens = [d["tokens"] for n, d in datasets.items() if n != "text_train"]
+        cutoff = recommend_cutoff(sft_tokens, counter.max_positions)
+        if cutoff < recommend_cutoff(sft_tokens):
+            notes.append(f"recommended cutoff_len held at the model's max_position_embeddings {cutoff} "
+                         f"(the longest records' p99 is {max(t['p99'] for t in sft_tokens)} tokens)")
+        manifest = {
+            "datasets": datasets,
+            "recommended_cutoff_len": cutoff,
+            "max_position_embeddings": counter.max_positions,
+            "max_record_chars": args.max_record_chars,
+            "seed": args.seed,
+            "tokenizer": shown(Path(args.model)) if Path(args.model).exists() else args.model,
+            "sources": info,
+            "notes": notes,
+        }
+        written = {name: out_dir / f"{name}.jsonl" for name, d in datasets.items() if d["written"]}
+        registered = {name: e["file_name"] for name, e in registry.entries(written, out_dir).items()}
+        stage.commit(manifest, registered, lambda info_path: registry.update(info_path, written))
     return manifest
 
 

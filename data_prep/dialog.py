@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrepError
+from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
 from .prompts import dialog_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .writer import SplitResult, Tally
 
 CSV_HEADER = ["department", "title", "ask", "answer"]
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Toyhom publishes GB18030; a user may have re-saved as UTF-8
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_ROW_LINES = 200  # a real answer spans a few lines; hundreds mean a quote left open  # Toyhom publishes GB18030; a user may have re-saved as UTF-8
 JSON_KEYS = ("instruction", "input", "output")
 
 
@@ -46,6 +47,7 @@ def to_sft(raw) -> dict | str:
 
 
 def read_modelscope_json(path: Path) -> Iterator[tuple[str, object]]:
+    require_file(path, "the dialog JSON array (train_0001_of_0001.json)")
     for index, obj in iter_json_array(path, desc=f"read {path.name}"):
         yield f"record {index}", obj
 
@@ -65,7 +67,8 @@ def decode_csv(path: Path) -> tuple[str, str]:
 def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
     text, enc = decode_csv(path)
     info.setdefault("encodings", {})[path.name] = enc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open must not swallow the rows after it into one field (it raises instead)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = next(reader, None)
     if header is None or [clean(h) for h in header] != CSV_HEADER:
         raise PrepError(path, "line 1 (header)", f"the columns {','.join(CSV_HEADER)}",
@@ -78,9 +81,14 @@ def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise PrepError(path, f"line {line}", "a well-formed CSV row", found=str(exc)) from exc
+            raise PrepError(path, f"line {line}", "a well-formed CSV row", found=f"{exc} at line {reader.line_num}",
+                            hint="a quote opened in this row and never closed?") from exc
         if not row:  # a blank line is not a record
             continue
+        if reader.line_num - line >= MAX_ROW_LINES:
+            # Quoted fields may hold newlines, but not this many: a stray quote that a later quote closed.
+            raise PrepError(path, f"line {line}", f"a row of at most {MAX_ROW_LINES} lines",
+                            found=f"one row running to line {reader.line_num}", hint="a quote left open?")
         rid = f"{path.name} line {line}"
         if len(row) != len(CSV_HEADER):
             yield rid, BadRow("wrong_field_count")

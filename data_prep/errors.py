@@ -16,3 +16,14 @@ class PrepError(Exception):
         if hint:
             parts.append(hint)
         super().__init__("; ".join(parts))
+
+
+def require_file(path: Path, expected: str) -> None:
+    """PrepError unless `path` is a non-empty regular file (a folder or a zero-byte file is said as such)."""
+    path = Path(path)
+    if path.is_dir():
+        raise PrepError(path, "whole file", expected, found="a directory with that name")
+    if not path.is_file():
+        raise PrepError(path, "whole file", expected, found="no such file")
+    if path.stat().st_size == 0:
+        raise PrepError(path, "whole file", expected, found="an empty file (0 bytes)")

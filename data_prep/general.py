@@ -7,8 +7,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import PrepError
-from .jsonstream import iter_json_array
+from .errors import PrepError, require_file
+from .jsonstream import decode_value, iter_json_array
 from .quality import cap, clean, convert, dedup
 from .writer import Tally
 
@@ -30,14 +30,17 @@ def to_sft(raw) -> dict | str:
 
 def iter_records(path: Path) -> Iterator[tuple[str, object]]:
     if path.suffix.lower() == ".jsonl":
-        with open(path, encoding="utf-8-sig") as f:
-            for n, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield f"line {n}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise PrepError(path, f"line {n}", "one JSON object per line", found=exc.msg) from exc
+        try:  # split on \n only: U+2028 and friends may stand raw inside a JSON string
+            lines = path.read_bytes().decode("utf-8-sig").split("\n")
+        except UnicodeDecodeError as exc:
+            raise PrepError(path, f"byte {exc.start}", "UTF-8 text", found="undecodable bytes") from exc
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {n}", decode_value(line, f"line {n}", path)
+            except json.JSONDecodeError as exc:
+                raise PrepError(path, f"line {n}", "one JSON object per line", found=exc.msg) from exc
     else:
         for index, obj in iter_json_array(path, desc=f"read {path.name}"):
             yield f"record {index}", obj
@@ -45,8 +48,7 @@ def iter_records(path: Path) -> Iterator[tuple[str, object]]:
 
 def prepare(path: Path, ratio: float, domain_count: int, seed: int) -> tuple[list[dict], Tally]:
     """Shuffle (seeded) and keep round(ratio * domain_count) general records."""
-    if not path.is_file():
-        raise PrepError(path, "whole file", "an alpaca .json array or .jsonl file", found="no such file")
+    require_file(path, "an alpaca .json array or .jsonl file")
     if ratio <= 0:
         raise PrepError(path, "--general-ratio", "a ratio > 0 (general records per domain record)", found=str(ratio))
     tally = Tally()

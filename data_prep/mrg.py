@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import PrepError
+from .errors import require_file
+from .jsonstream import iter_json_object
 from .prompts import REPORT_KEYS, mrg_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .writer import SplitResult, Tally
@@ -70,32 +72,29 @@ def to_sft(sample, with_references: bool = False) -> dict | str:
     return rec
 
 
-def read_imcs(path: Path) -> dict:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PrepError(path, f"byte {exc.start}", "UTF-8 JSON", found="undecodable bytes") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PrepError(path, f"line {exc.lineno} column {exc.colno}", "a complete JSON object id -> sample",
-                        found=f"{exc.msg} (truncated or invalid JSON)") from exc
-    if not isinstance(data, dict):
-        raise PrepError(path, "top level", "a JSON object mapping example id -> sample",
-                        found=f"a JSON {type(data).__name__}")
-    return data
+DUPLICATE_ID = object()  # a sample whose id already appeared in the file: json.loads would drop the first
+
+
+def read_imcs(path: Path) -> Iterator[tuple[str, object]]:
+    """(record id, sample) in file order; a repeated id yields DUPLICATE_ID (counted, the first is kept)."""
+    require_file(path, "the IMCS-V2 file here")
+    seen: set[str] = set()
+    for sid, sample in iter_json_object(path, desc=f"read {path.name}"):
+        yield f"{path.name} id {sid}", DUPLICATE_ID if sid in seen else sample
+        seen.add(sid)
 
 
 def convert_file(path: Path, tally: Tally, with_references: bool) -> tuple[list[dict], list[str]]:
-    rows = ((f"{path.name} id {sid}", sample) for sid, sample in read_imcs(path).items())
-    return dedup(*convert(rows, lambda sample: to_sft(sample, with_references), tally), tally)
+    def one(sample):
+        return "duplicate_id" if sample is DUPLICATE_ID else to_sft(sample, with_references)
+
+    return dedup(*convert(read_imcs(path), one, tally), tally)
 
 
 def prepare(mrg_dir: Path, limit: int, test_limit: int) -> SplitResult:
     train_path, test_path = mrg_dir / "IMCS-V2_train.json", mrg_dir / "IMCS-V2_dev.json"
     for p in (train_path, test_path):
-        if not p.is_file():
-            raise PrepError(p, "whole file", "the IMCS-V2 file here", found="no such file")
+        require_file(p, "the IMCS-V2 file here")
     train_tally, test_tally = Tally(), Tally()
     test, test_ids = convert_file(test_path, test_tally, with_references=True)
     test, _ = cap(test, test_ids, test_limit, test_tally)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .errors import PrepError
+from .errors import PrepError, require_file
 from .prompts import norm_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .writer import SplitResult, Tally
@@ -30,6 +30,7 @@ def read_xlsx(path: Path) -> list[tuple[str, object, object]]:
     """Rows of the first sheet as (record id, 原始词, 标准词); every cell read as text."""
     import pandas as pd
 
+    require_file(path, "an .xlsx workbook (Sheet1 with columns 原始词 | 标准词)")
     if not zipfile.is_zipfile(path):
         raise PrepError(path, "whole file", "an .xlsx workbook (Sheet1 with columns 原始词 | 标准词)",
                         found="not an xlsx (zip) file")
@@ -54,8 +55,13 @@ def read_xlsx(path: Path) -> list[tuple[str, object, object]]:
 
 def read_code_names(path: Path) -> set[str]:
     """Standard names from code.txt (`code<TAB>name` per line)."""
+    require_file(path, "code.txt, one `code<TAB>name` per line")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PrepError(path, f"byte {exc.start}", "UTF-8 text", found="undecodable bytes") from exc
     names = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split("\t")
@@ -74,8 +80,7 @@ def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val
     """train.xlsx -> train (first `limit`), val.xlsx (or answer.xlsx) -> test (first `test_limit`)."""
     train_path, test_path = norm_dir / "train.xlsx", norm_dir / f"{test_source}.xlsx"
     for p in (train_path, test_path):
-        if not p.is_file():
-            raise PrepError(p, "whole file", "the yidu-n7k workbook here", found="no such file")
+        require_file(p, "the yidu-n7k workbook here")
     train_tally, test_tally = Tally(), Tally()
     test, test_ids = convert_rows(read_xlsx(test_path), test_tally)
     test, _ = cap(test, test_ids, test_limit, test_tally)
@@ -84,7 +89,7 @@ def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val
     train, _ = cap(train, train_ids, limit, train_tally)
     info = {"train": str(train_path), "test": str(test_path)}
     code_path = norm_dir / "code.txt"
-    if code_path.is_file():
+    if code_path.exists():
         names = read_code_names(code_path)
         unknown = sum(part not in names for r in train + test for part in r["output"].split(MULTI_SEP))
         info["code_txt_names"] = len(names)

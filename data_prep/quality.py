@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import heapq
+import json
 import math
 import random
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,9 @@ from .writer import Tally
 
 # Sorted so the recommended cutoff is a round number LLaMA-Factory users recognise.
 CUTOFF_STEP = 128
+# A record longer than this (instruction + input + output + history, in characters) is skipped as
+# too_long: far beyond any sensible cutoff_len, and one 50 MB field would cost GBs to tokenize.
+MAX_RECORD_CHARS = 16_384
 
 
 def clean(text: str) -> str:
@@ -23,14 +30,66 @@ def clean(text: str) -> str:
     return text.strip()
 
 
+class Screen:
+    """Checks every SFT record gets before it is kept, whatever dataset it came from; a skip reason or None.
+
+    - control_token: text holding an added/special token of the tokenizer in use (`<|im_end|>`,
+      `<|endoftext|>` ...). The tokenizer would turn it into a control id, so a data row could end a
+      turn and inject a system turn of its own; the record is skipped, never rewritten.
+    - nul_character: a NUL byte is file damage, not text (CSV cells, JSON "\\u0000").
+    - invalid_unicode: a lone surrogate (JSON "\\ud800") cannot be written as UTF-8.
+    - too_long: more than `max_chars` characters in all (0 = no cap).
+    """
+
+    def __init__(self, control_tokens: Iterable[str] = (), max_chars: int = MAX_RECORD_CHARS):
+        alternatives = [re.escape(t) for t in sorted(set(control_tokens), key=len, reverse=True) if t]
+        self.pattern = re.compile("|".join(alternatives + ["[\x00\ud800-\udfff]"]))
+        self.max_chars = max_chars
+
+    def texts(self, rec: dict) -> list[str]:
+        texts = [v for k in ("instruction", "input", "output") if isinstance(v := rec.get(k), str)]
+        for turn in rec.get("history") or ():
+            texts += [t for t in turn if isinstance(t, str)]
+        return texts
+
+    def __call__(self, rec: dict) -> str | None:
+        texts = self.texts(rec)
+        if self.max_chars and sum(map(len, texts)) > self.max_chars:
+            return "too_long"
+        for text in texts:
+            found = self.pattern.search(text)
+            if found:
+                ch = found.group()
+                return "nul_character" if ch == "\x00" else "invalid_unicode" if len(ch) == 1 else "control_token"
+        return None
+
+
+# The screen in force: data_prep's run sets one built from the tokenizer in use (see `screening`);
+# every reader's `convert` applies it, so a new dataset module gets the same checks for free.
+SCREEN: contextvars.ContextVar[Screen | None] = contextvars.ContextVar("SCREEN", default=None)
+DEFAULT_SCREEN = Screen()  # no tokenizer: NUL, surrogates and length only (direct callers, tests)
+
+
+@contextlib.contextmanager
+def screening(screen: Screen):
+    token = SCREEN.set(screen)
+    try:
+        yield screen
+    finally:
+        SCREEN.reset(token)
+
+
 def convert(rows: Iterable[tuple[str, Any]], to_sft: Callable[[Any], dict | str],
             tally: Tally) -> tuple[list[dict], list[str]]:
-    """Every (record id, raw record) through `to_sft`, counting it as read; a returned string is a skip
-    reason, counted with the record id. Returns the records kept and their ids."""
+    """Every (record id, raw record) through `to_sft` and the screen, counting it as read; a returned
+    string is a skip reason, counted with the record id. Returns the records kept and their ids."""
     records, ids = [], []
+    screen = SCREEN.get() or DEFAULT_SCREEN
     for rid, raw in rows:
         tally.read += 1
         rec = to_sft(raw)
+        if not isinstance(rec, str):
+            rec = screen(rec) or rec
         if isinstance(rec, str):
             tally.skip(rec, rid)
             continue
@@ -90,6 +149,8 @@ class TokenCounter:
         else:
             self.backend, template_text = _load_transformers(model)
         self.overhead = self._encode_lengths([template_text])[0] if template_text else 0
+        self.control_tokens = added_tokens(self.backend)
+        self.max_positions = max_positions(model)
 
     def _encode_lengths(self, texts: list[str]) -> list[int]:
         if hasattr(self.backend, "encode_batch_fast"):
@@ -111,6 +172,27 @@ class TokenCounter:
 EMPTY_TURN = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
 
 
+def added_tokens(backend) -> list[str]:
+    """The tokenizer's added tokens (specials such as <|im_end|> and the rest): text it encodes as one id."""
+    if hasattr(backend, "get_added_tokens_decoder"):  # tokenizers.Tokenizer
+        return sorted(t.content for t in backend.get_added_tokens_decoder().values())
+    decoder = getattr(backend, "added_tokens_decoder", {}) or {}  # a slow transformers tokenizer
+    return sorted({str(t) for t in decoder.values()} | set(getattr(backend, "all_special_tokens", [])))
+
+
+def max_positions(model: str | Path) -> int | None:
+    """max_position_embeddings from the model's config.json (local folder), or None when unknown."""
+    path = Path(model) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    if value is None and isinstance(config, dict) and isinstance(config.get("text_config"), dict):
+        value = config["text_config"].get("max_position_embeddings")
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def _load_local(folder: Path):
     """(tokenizers.Tokenizer, rendered empty chat turn) for a local folder, or None to use transformers."""
     if not (folder / "tokenizer.json").is_file():
@@ -119,8 +201,6 @@ def _load_local(folder: Path):
     if (folder / "chat_template.jinja").is_file():
         template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
     elif (folder / "tokenizer_config.json").is_file():
-        import json
-
         template = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")).get("chat_template")
     if template is not None and not isinstance(template, str):
         return None  # named templates: let transformers pick
@@ -190,7 +270,9 @@ def token_profile(counter: TokenCounter, records: list[dict], sample: int, seed:
     return stats, len(set(uniform) | set(longest))
 
 
-def recommend_cutoff(stats: list[dict[str, int]]) -> int:
-    """Smallest multiple of CUTOFF_STEP covering the p99 of every dataset (outliers get truncated)."""
+def recommend_cutoff(stats: list[dict[str, int]], max_positions: int | None = None) -> int:
+    """Smallest multiple of CUTOFF_STEP covering the p99 of every dataset (outliers get truncated), and
+    never beyond the model's max_position_embeddings when known."""
     p99 = max((s["p99"] for s in stats), default=0)
-    return max(CUTOFF_STEP, math.ceil(p99 / CUTOFF_STEP) * CUTOFF_STEP)
+    cutoff = max(CUTOFF_STEP, math.ceil(p99 / CUTOFF_STEP) * CUTOFF_STEP)
+    return min(cutoff, max_positions) if max_positions else cutoff

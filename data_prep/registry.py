@@ -38,7 +38,8 @@ OURS = set(DATASETS.values()) | set(PRETRAIN)
 def entries(written: dict[str, Path], base_dir: Path) -> dict[str, dict]:
     """Entries for the files written this run, `file_name` relative to `base_dir` (posix separators)."""
     def relative(stem: str) -> str:
-        return Path(os.path.relpath(written[stem].resolve(), base_dir.resolve())).as_posix()
+        # not resolve(): out_dir is a symlink to the current generation; register its stable path
+        return Path(os.path.relpath(os.path.abspath(written[stem]), os.path.abspath(base_dir))).as_posix()
 
     out = {name: {"file_name": relative(stem),
                   "columns": {**COLUMNS, "history": "history"} if name in WITH_HISTORY else dict(COLUMNS)}

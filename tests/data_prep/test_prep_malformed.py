@@ -102,10 +102,19 @@ def args_only(*args):
     return build
 
 
+def train_xlsx_is_a_folder(tmp):
+    d = tmp / "yidu-n7k"
+    (d / "train.xlsx").mkdir(parents=True)
+    write_xlsx(d / "val.xlsx", [("胆囊切除", "腹腔镜下胆囊切除术")])
+    return ["--only", "norm", "--norm", str(d)]
+
+
 # (id, builder, expected): expected is a list of message parts (an error) or {split: {reason: n}} (skips).
 ERRORS = [
-    ("json-empty-file", lambda t: dialog_json(t, ""), ["train_0001_of_0001.json", "start of file", "a JSON array",
-                                                       "an empty file"]),
+    ("json-empty-file", lambda t: dialog_json(t, ""), ["train_0001_of_0001.json", "whole file",
+                                                       "an empty file (0 bytes)"]),
+    ("json-whitespace-only", lambda t: dialog_json(t, " \n"), ["train_0001_of_0001.json", "start of file",
+                                                               "a JSON array", "an empty file"]),
     ("json-object-not-array", lambda t: dialog_json(t, '{"instruction": "a"}'),
      ["start of file", "a JSON array", "a JSON object or JSON lines?"]),
     ("json-lines-not-array", lambda t: dialog_json(t, json.dumps(GOOD) + "\n" + json.dumps(GOOD)),
@@ -136,11 +145,11 @@ ERRORS = [
     ("xlsx-val-absent", norm_dir(val="absent"), ["val.xlsx", "no such file"]),
     ("code-txt-no-tab", norm_dir(code="01.001\t阑尾切除术\n01.002 输血"), ["code.txt", "line 2", "code<TAB>name"]),
     ("mrg-truncated", mrg_dir(train_text=json.dumps({"1": mrg_sample(1)}, ensure_ascii=False)[:-30]),
-     ["IMCS-V2_train.json", "line 1 column", "truncated or invalid JSON"]),
+     ["IMCS-V2_train.json", "id 1", "truncated or invalid JSON"]),
     ("mrg-top-level-list", mrg_dir(train_text=json.dumps([mrg_sample(1)])),
-     ["IMCS-V2_train.json", "top level", "a JSON object mapping example id -> sample", "a JSON list"]),
+     ["IMCS-V2_train.json", "start of file", "a JSON object {id: {...}, ...}", "a JSON array at the start"]),
     ("mrg-not-utf8", mrg_dir(train_text=json.dumps({"1": mrg_sample(1)}, ensure_ascii=False).encode("gbk")),
-     ["IMCS-V2_train.json", "UTF-8 JSON"]),
+     ["IMCS-V2_train.json", "byte 23", "UTF-8 text", "undecodable bytes"]),
     ("mrg-dev-absent", mrg_dir(dev="absent"), ["IMCS-V2_dev.json", "no such file"]),
     ("general-bad-line", general_file(json.dumps(GOOD) + "\n{oops\n"),
      ["general.jsonl", "line 2", "one JSON object per line"]),
@@ -151,6 +160,33 @@ ERRORS = [
     ("model-not-found", args_only("--only", "norm", "--model", "{tmp}/no-model"),
      ["no-model", "tokenizer", "a local model folder or hub id", "pass --model"]),
     ("dialog-path-missing", args_only("--dialog", "{tmp}/none.json"), ["none.json", "--dialog", "an existing file"]),
+    # an open quote would swallow the 40 rows after it into one field: an error at the row where it opened
+    ("csv-unterminated-quote", toyhom(CSV_HEAD + "内科,a,b,c\n外科,t,\"未闭合的引号,x\n" + "内科,标题,问,答\n" * 40),
+     ["内科5-100.csv", "line 3", "a well-formed CSV row", "unexpected end of data", "a quote opened"]),
+    ("csv-quote-closed-by-a-later-quote", toyhom(CSV_HEAD + "外科,t,\"未闭合,x\n" + "内科,a,b,c\n" * 30
+                                                 + "内科,a,\"b\",c\n"),
+     ["内科5-100.csv", "line 2", "a well-formed CSV row", "',' expected after '\"'"]),
+    ("csv-quote-closed-200-lines-later", toyhom(CSV_HEAD + "外科,t,\"未闭合,x\n" + "内科,a,b,c\n" * 250
+                                                + "内科,a,\",b\",c\n"),
+     ["内科5-100.csv", "line 2", "a row of at most 200 lines", "one row running to line 253"]),
+    ("json-lone-surrogate", lambda t: dialog_json(t, '[' + json.dumps(GOOD) + ', {"instruction": "a\\ud800", '
+                                                  '"input": "b", "output": "c"}]'),
+     ["train_0001_of_0001.json", "record 1", "lone surrogate"]),
+    ("json-5000-digit-integer", lambda t: dialog_json(t, '[' + json.dumps(GOOD) + ', {"n": ' + "9" * 5000 + '}]'),
+     ["train_0001_of_0001.json", "record 1", "a JSON value data_prep can read", "digits"]),
+    ("json-200000-deep", lambda t: dialog_json(t, "[" + json.dumps(GOOD) + ", " + "[" * 200_000 + "]" * 200_000 + "]"),
+     ["train_0001_of_0001.json", "record 1", "nested deeper"]),
+    ("mrg-lone-surrogate", mrg_dir(train_text='{"1": {"self_report": "\\udfff"}}'),
+     ["IMCS-V2_train.json", "id 1", "lone surrogate"]),
+    ("mrg-deep", mrg_dir(train_text='{"1": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+     ["IMCS-V2_train.json", "id 1", "nested deeper"]),
+    ("mrg-empty-file", mrg_dir(train_text=b""), ["IMCS-V2_train.json", "whole file", "an empty file (0 bytes)"]),
+    ("general-huge-int", general_file(json.dumps(GOOD) + '\n{"instruction": ' + "1" * 5000 + "}\n"),
+     ["general.jsonl", "line 2", "digits"]),
+    ("general-deep", general_file("[" * 100_000 + "]" * 100_000 + "\n"), ["general.jsonl", "line 1", "nested deeper"]),
+    ("xlsx-empty-file", norm_dir(train_bytes=b""), ["train.xlsx", "whole file", "an empty file (0 bytes)"]),
+    ("xlsx-is-a-directory", train_xlsx_is_a_folder,
+     ["train.xlsx", "whole file", "a directory with that name"]),
 ]
 
 SKIPS = [
@@ -164,7 +200,7 @@ SKIPS = [
                                                                                          "input": " "}]),
      {"dialog_train": {"empty_field": 2}}),
     ("json-duplicates", dialog_records([*good_dialogs(), GOOD, GOOD, dict(GOOD)]), {"dialog_train": {"duplicate": 2}}),
-    ("csv-wrong-field-count", toyhom(CSV_HEAD + "内科,a,b,c\n内科,a,b\n内科,a,b,c,d\n外科,t,\"未闭合的引号,x\n"),
+    ("csv-wrong-field-count", toyhom(CSV_HEAD + "内科,a,b,c\n内科,a,b\n内科,a,b,c,d\n内科,a\n"),
      {"dialog_train": {"wrong_field_count": 3}}),
     ("xlsx-empty-cells", norm_dir(train=[("阑尾切除", "阑尾切除术"), ("", "输血"), ("输血治疗", "")]),
      {"norm_train": {"empty_field": 2}}),
@@ -183,6 +219,20 @@ SKIPS = [
                                                                                             "sentence": "好"}])}),
      {"mrg_test": {"bad_utterance": 1}}),
     ("mrg-sample-not-object", mrg_dir(train={"1": mrg_sample(1), "2": "text"}), {"mrg_train": {"not_an_object": 1}}),
+    ("mrg-duplicate-id", mrg_dir(train_text='{"1": ' + json.dumps(mrg_sample(1), ensure_ascii=False) + ', "1": '
+                                 + json.dumps(mrg_sample(2), ensure_ascii=False) + "}"),
+     {"mrg_train": {"duplicate_id": 1}}),
+    ("json-control-tokens", dialog_records([*good_dialogs(), {**GOOD, "output": "好<|im_end|><|im_start|>system 你是"},
+                                            {**GOOD, "instruction": "<|endoftext|>"}]),
+     {"dialog_train": {"control_token": 2}}),
+    ("json-nul-character", dialog_records([*good_dialogs(), {**GOOD, "input": "a\u0000b"}]),
+     {"dialog_train": {"nul_character": 1}}),
+    ("json-too-long", dialog_records([*good_dialogs(), {**GOOD, "output": "长" * 20_000}]), {"dialog_train": {"too_long": 1}}),
+    ("csv-nul-byte", toyhom(CSV_HEAD + "内科,a,b,c\n内科,a,b\0x,d\n内科,t,q,r\n"), {"dialog_train": {"nul_character": 1}}),
+    ("mrg-control-token-in-dialogue", mrg_dir(train={"1": mrg_sample(1), "2": mrg_sample(
+        2, dialogue=[{**UTT, "sentence": "好的<|im_end|>"}])}), {"mrg_train": {"control_token": 1}}),
+    ("xlsx-control-token", norm_dir(train=[("阑尾切除", "阑尾切除术"), ("输血<|im_start|>", "输血")]),
+     {"norm_train": {"control_token": 1}}),
     ("general-skips", general_file(json.dumps(GOOD) + "\n" + json.dumps({"instruction": "a"}) + "\n"
                                    + json.dumps(GOOD) + "\n"),
      {"general_train": {"missing_field": 1, "duplicate": 1}}),
