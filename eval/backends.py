@@ -51,12 +51,96 @@ def load_model(ckpt: Checkpoint, device: str, dtype: str):
     return model.to(device).eval()
 
 
+GQA_SDPA = "sdpa_gqa"
+
+
+def gqa_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None,
+                       **kwargs):
+    """transformers' sdpa attention, except that grouped key/value heads go to the kernel as they are
+    (`enable_gqa`) instead of being copied out to every query head first: transformers only does that
+    without a mask, but a left-padded batch always has one. Same math, same kernel; on CPU the copies
+    were a quarter of each decoding step."""
+    import torch
+
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=attention_mask, dropout_p=dropout, scale=scaling,
+        is_causal=query.shape[2] > 1 and attention_mask is None and causal, enable_gqa=True)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def gqa_attention(model) -> str | None:
+    """Register GQA_SDPA and return it for a CPU model on sdpa with grouped kv heads, else None (on GPUs
+    transformers' own path picks the fused kernels)."""
+    config = model.config
+    if model.device.type != "cpu":
+        return None
+    heads, kv_heads = getattr(config, "num_attention_heads", None), getattr(config, "num_key_value_heads", None)
+    if config._attn_implementation != "sdpa" or not heads or not kv_heads or heads == kv_heads:
+        return None
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(GQA_SDPA, gqa_sdpa_attention)
+    AttentionMaskInterface.register(GQA_SDPA, sdpa_mask)
+    return GQA_SDPA
+
+
+def growing_cache(model):
+    """A DynamicCache whose full-attention layers write into preallocated room (see GrowingLayer)."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    global GrowingLayer
+    if GrowingLayer is None:
+        class _GrowingLayer(DynamicLayer):
+            """DynamicLayer without the per-step copy: DynamicLayer concatenates the whole cache with each new
+            token (every step copies all keys and values); this one writes the token into spare room and
+            hands out a view, growing the room by half when it is full. Same values, same attention."""
+
+            def update(self, key_states, value_states, *args, **kwargs):
+                import torch
+
+                if not self.is_initialized:
+                    self.lazy_initialization(key_states, value_states)
+                    self.used, self.room_k, self.room_v = 0, None, None
+                end = self.used + key_states.shape[-2]
+                if self.room_k is None or end > self.room_k.shape[-2]:
+                    size = list(key_states.shape)
+                    size[-2] = end + max(64, end // 2)
+                    room_k = torch.empty(size, dtype=key_states.dtype, device=key_states.device)
+                    room_v = torch.empty(size, dtype=value_states.dtype, device=value_states.device)
+                    if self.used:
+                        room_k[..., :self.used, :] = self.keys
+                        room_v[..., :self.used, :] = self.values
+                    self.room_k, self.room_v = room_k, room_v
+                self.room_k[..., self.used:end, :] = key_states
+                self.room_v[..., self.used:end, :] = value_states
+                self.used = end
+                self.keys, self.values = self.room_k[..., :end, :], self.room_v[..., :end, :]
+                return self.keys, self.values
+
+            def batch_select_indices(self, indices):
+                if self.get_seq_length() > 0:
+                    self.room_k, self.room_v = self.room_k[indices, ...], self.room_v[indices, ...]
+                    self.keys, self.values = self.room_k[..., :self.used, :], self.room_v[..., :self.used, :]
+
+        GrowingLayer = _GrowingLayer
+    cache = DynamicCache(config=model.config)
+    cache.layers = [GrowingLayer() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    return cache
+
+
+GrowingLayer = None
+
+
 class TransformersGenerator:
     """Batched greedy decoding with left padding."""
 
     name = "transformers"
 
-    def __init__(self, model, tokenizer, stop_ids: list[int], prune_every: int = 16):
+    def __init__(self, model, tokenizer, stop_ids: list[int], prune_every: int = 16, grow: bool = True):
+        self.grow = grow
         self.model, self.tokenizer, self.stop_ids, self.prune_every = model, tokenizer, stop_ids, prune_every
         self.device = model.device
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
@@ -66,7 +150,6 @@ class TransformersGenerator:
         the batch (and the KV cache), so one long answer no longer keeps the finished ones computing.
         Greedy continuation from the cache is the same computation, so the answers do not change."""
         import torch
-        from transformers import GenerationConfig
 
         width = max(len(ids) for ids in batch)
         input_ids = torch.tensor([[self.pad_id] * (width - len(ids)) + ids for ids in batch], device=self.device)
@@ -75,7 +158,21 @@ class TransformersGenerator:
         tokens: list[list[int]] = [[] for _ in batch]
         stopped = [False] * len(batch)
         active = list(range(len(batch)))  # original row of each row still in the batch
-        cache, produced = None, 0
+        attention = gqa_attention(self.model)
+        saved = self.model.config._attn_implementation
+        if attention:  # only for our calls: the model object may be shared (bench/eval_gen.py)
+            self.model.config._attn_implementation = attention
+        try:
+            return self._decode(input_ids, attention_mask, max_new_tokens, tokens, stopped, active)
+        finally:
+            self.model.config._attn_implementation = saved
+
+    def _decode(self, input_ids, attention_mask, max_new_tokens: int, tokens: list[list[int]], stopped: list[bool],
+                active: list[int]) -> list[Generated]:
+        import torch
+        from transformers import GenerationConfig
+
+        cache, produced = growing_cache(self.model) if self.grow else None, 0
         while active and produced < max_new_tokens:
             config = GenerationConfig(do_sample=False, max_new_tokens=min(self.prune_every, max_new_tokens - produced),
                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)

@@ -1,8 +1,10 @@
-"""The transformers generator: pruning finished rows from the batch does not change any answer."""
+"""The transformers generator: pruning finished rows, GQA attention and the growing cache do not change any answer."""
 
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eval.backends import TransformersGenerator, load_model
 from eval.checkpoints import Checkpoint
@@ -34,3 +36,61 @@ def test_pruned_decoding_equals_one_generate_call(tiny):
     finish = Counter(g.finish_reason for g in reference)
     assert finish["stop"] and finish["length"]  # rows really left the batch at different times
     assert all(g.new_tokens == 12 for g in reference if g.finish_reason == "length")
+
+
+def test_generator_equals_stock_transformers_generate_one_prompt_at_a_time(tiny):
+    """GQA attention, the growing cache, batching and pruning together give the tokens that stock
+    transformers (sdpa with copied kv heads, DynamicCache) gives for each prompt alone, unpadded."""
+    import torch
+    from transformers import GenerationConfig
+
+    model, tokenizer, renderer = tiny
+    assert model.config.num_key_value_heads < model.config.num_attention_heads  # the GQA path is exercised
+    prompts = [renderer.encode(text) for text in ("你好", "主题:咳嗽\n内容:咳嗽三天了怎么办", "原始词:胃镜",
+                                                  "医生:有没有发热?\n患者:有。" * 12)]
+    stops = renderer.stop_token_ids()
+    ours = TransformersGenerator(model, tokenizer, stops, prune_every=3).generate(prompts, 90)
+    assert model.config._attn_implementation == "sdpa"  # restored for other users of the model
+    config = GenerationConfig(do_sample=False, max_new_tokens=90, eos_token_id=stops, pad_token_id=stops[0])
+    for ids, got in zip(prompts, ours, strict=True):
+        with torch.inference_mode():
+            row = model.generate(input_ids=torch.tensor([ids]), generation_config=config)[0, len(ids):].tolist()
+        end = next((i for i, tok in enumerate(row) if tok in stops), None)
+        assert got.text == tokenizer.decode(row[:end], skip_special_tokens=True)
+        assert got.finish_reason == ("length" if end is None else "stop")
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(1, 70), st.booleans()), min_size=1, max_size=12), rows=st.integers(1, 5))
+def test_growing_cache_layer_holds_what_dynamic_layer_holds(steps, rows):
+    """Any sequence of appends (prefill or single tokens, past the spare room) and row selections leaves
+    the same keys and values as transformers' DynamicLayer."""
+    import torch
+    from transformers.cache_utils import DynamicLayer
+
+    from eval.backends import growing_cache
+
+    grow = growing_cache(_TinyConfigModel()).layers[0]
+    plain = DynamicLayer()
+    gen = torch.Generator().manual_seed(len(steps) * 31 + rows)
+    batch = rows
+    for length, select in steps:
+        k, v = torch.randn(batch, 2, length, 4, generator=gen), torch.randn(batch, 2, length, 4, generator=gen)
+        got, want = grow.update(k, v), plain.update(k, v)
+        assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+        if select and batch > 1:
+            keep = torch.arange(0, batch, 2)
+            grow.batch_select_indices(keep)
+            plain.batch_select_indices(keep)
+            batch = len(keep)
+    assert grow.get_seq_length() == plain.get_seq_length()
+    assert torch.equal(grow.keys, plain.keys) and torch.equal(grow.values, plain.values)
+
+
+class _TinyConfigModel:
+    """Just enough of a model for growing_cache: one full-attention layer."""
+
+    def __init__(self):
+        from transformers import Qwen2Config
+
+        self.config = Qwen2Config(num_hidden_layers=1, hidden_size=8, num_attention_heads=2, num_key_value_heads=1)
