@@ -174,6 +174,43 @@ def _model_dims(value: str) -> memory.ModelDims | None:
     return memory.ModelDims.from_config(json.loads(path.read_text(encoding="utf-8")))
 
 
+QWEN2_5_0_5B_MAX_POSITIONS = 32768  # its config.json, for when the model is not downloaded yet
+
+
+def _max_positions(value: str) -> int | None:
+    path = Path(value) / "config.json"
+    if not path.is_file() and value == BASE_MODEL_ID:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(value, "config.json")
+        if not isinstance(cached, str):
+            return QWEN2_5_0_5B_MAX_POSITIONS
+        path = Path(cached)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return None
+    limit = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    return limit if isinstance(limit, int) and limit > 0 else None
+
+
+def check_cutoff(plan: Plan) -> list[Finding]:
+    """cutoff_len must be a positive length the model can attend over (LLaMA-Factory would pad/cut to it)."""
+    cutoff = plan.config.get("cutoff_len")
+    if plan.command not in ("train", "predict") or cutoff is None:
+        return []
+    if not isinstance(cutoff, int) or isinstance(cutoff, bool) or cutoff <= 0:
+        return [Finding("error", f"cutoff_len {cutoff!r} is not a positive number of tokens: set cutoff_len=N "
+                                 "(the data manifest's recommended_cutoff_len, or 2048).")]
+    limit = _max_positions(str(plan.config.get("model_name_or_path") or ""))
+    if limit and cutoff > limit and not plan.config.get("rope_scaling"):
+        return [Finding("error", f"cutoff_len {cutoff} exceeds the model's max_position_embeddings ({limit}): "
+                                 f"set cutoff_len={limit} or less (or rope_scaling=linear / dynamic to stretch the "
+                                 "context), and check the data for absurdly long records (`make data` skips them "
+                                 "as too_long).")]
+    return []
+
+
 def world_size(env: dict[str, str]) -> int:
     def number(key: str, default: int) -> int:
         value = env.get(key, "").strip()
@@ -230,7 +267,7 @@ def run_checks(plan: Plan) -> list[Finding]:
     findings = check_cuda(plan) + check_quantization(plan.config)
     if plan.command != "webui":
         findings += check_deepspeed(plan) + check_torchrun(plan) + check_model(plan) + check_adapters(plan) + check_datasets(plan)
-        findings += check_memory(plan)
+        findings += check_cutoff(plan) + check_memory(plan)
     return findings
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from contract import sftset
+
 from .distributed import deepspeed_installed, tiny_deepspeed_note
 from .errors import LaunchError
 from .paths import (
@@ -239,25 +241,36 @@ def read_dataset_info(dataset_dir: Path) -> dict[str, Any] | None:
         raise LaunchError(f"{path}: not valid JSON ({exc}); rerun `make data`.") from exc
 
 
+# Beyond any model's context: a manifest recommending more was made from broken data (one huge record).
+MAX_SANE_CUTOFF = 1 << 20
+
+
 def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path, str] | None:
     """(recommended_cutoff_len, manifest path, tokenizer it was counted with) from the manifest next to the
-    first registered dataset's file, if any."""
+    first registered dataset's file, if any. LaunchError when that folder is not one complete data_prep
+    output (files of two runs, a cut-short file, registrations of another run) or the cutoff is absurd."""
     dataset_dir = Path(config.get("dataset_dir") or REPO_ROOT)
     info = read_dataset_info(dataset_dir) or {}
     for name in registered_datasets(config):
         file_name = (info.get(name) or {}).get("file_name")
         if not file_name:
             continue
-        manifest = (dataset_dir / file_name).parent / "manifest.json"
-        if manifest.is_file():
-            try:
-                data = json.loads(manifest.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise LaunchError(f"{manifest}: not valid JSON ({exc}); rerun `make data`.") from exc
-            value = data.get("recommended_cutoff_len")
-            if isinstance(value, int) and value > 0:
-                return value, manifest, str(data.get("tokenizer", ""))
-        return None
+        data_dir = (dataset_dir / file_name).parent
+        path = data_dir / sftset.MANIFEST
+        if not path.is_file():
+            return None
+        problems = sftset.verify(data_dir, [dataset_dir / "dataset_info.json"])
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise LaunchError(f"{data_dir} is not one complete data_prep output: {problems[0]}{more}; "
+                              f"{sftset.FIX}.")
+        data, _ = sftset.read_manifest(data_dir)
+        value, limit = data.get("recommended_cutoff_len"), data.get("max_position_embeddings")
+        bound = limit if isinstance(limit, int) and limit > 0 else MAX_SANE_CUTOFF
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= bound:
+            raise LaunchError(f"{path}: recommended_cutoff_len {value!r} is not a usable cutoff_len (1 to {bound}, "
+                              "the model's max_position_embeddings): rerun `make data`, or pass cutoff_len=N.")
+        return value, path, str(data.get("tokenizer", ""))
     return None
 
 

@@ -162,3 +162,55 @@ def test_memory_warning_before_oom(monkeypatch):
     assert "exceeds the free memory of cuda:0 (2.0 of 8.0 GiB)" in warning and "per_device_train_batch_size" in warning
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=0: (70 * GIB, 80 * GIB))
     assert messages(preflight.check_memory(plan), "warning") == ""
+
+
+def copied_data(data_dir, tmp_path):
+    """A private copy of the prepared set (data/sft is a symlink to its generation folder)."""
+    import shutil
+
+    dst = tmp_path / "ds"
+    shutil.copytree(data_dir, dst, symlinks=True)
+    return dst
+
+
+def test_manifest_cutoff_beyond_the_model_is_refused_with_a_sentence(data_dir, tmp_path):
+    from launch.errors import LaunchError
+
+    ds = copied_data(data_dir, tmp_path)
+    path = ds / "data" / "sft" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["recommended_cutoff_len"] <= manifest["max_position_embeddings"] == 4096  # the tiny model's
+    path.write_text(json.dumps({**manifest, "recommended_cutoff_len": 33_400_064}))
+    with pytest.raises(LaunchError, match=r"recommended_cutoff_len 33400064 is not a usable cutoff_len \(1 to 4096"):
+        plan_for(overrides={"dataset_dir": str(ds)}, profile=None)
+    result = subprocess.run([sys.executable, "-m", "launch", "train", "lora", f"dataset_dir={ds}", "--dry-run"],
+                            env=base_environ(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "33400064 is not a usable cutoff_len" in result.stderr
+    assert "Traceback" not in result.stderr
+    # an explicit cutoff_len is the user's choice: preflight still checks it against the model
+    plan = plan_for(overrides={"dataset_dir": str(ds), "cutoff_len": 8192, "model_name_or_path": "models/tiny-qwen2"},
+                    profile=None)
+    assert "exceeds the model's max_position_embeddings (4096)" in messages(preflight.check_cutoff(plan))
+    plan = plan_for(overrides={"dataset_dir": str(ds), "cutoff_len": 0}, profile=None)
+    assert "not a positive number of tokens" in messages(preflight.check_cutoff(plan))
+
+
+def test_a_set_mixing_two_runs_is_refused(data_dir, tmp_path):
+    from launch.errors import LaunchError
+
+    ds = copied_data(data_dir, tmp_path)
+    assert plan_for(overrides={"dataset_dir": str(ds)}, profile=None).config["cutoff_len"] > 0  # intact: accepted
+    sft = ds / "data" / "sft"
+    train = sft / "dialog_train.jsonl"
+    text = train.read_text(encoding="utf-8")
+    train.unlink()  # hard-linked generations: replace the file, never edit it in place
+    train.write_text(text.replace("\n", "\n", 1)[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(LaunchError, match="dialog_train.jsonl is not the file manifest.json describes"):
+        plan_for(overrides={"dataset_dir": str(ds)}, profile=None)
+    train.unlink()
+    train.write_text(text, encoding="utf-8")
+    info = json.loads((ds / "dataset_info.json").read_text())
+    del info["med_norm"]  # the registration of another run
+    (ds / "dataset_info.json").write_text(json.dumps(info))
+    with pytest.raises(LaunchError, match="'med_norm' should register .*rerun `make data`"):
+        plan_for(overrides={"dataset_dir": str(ds)}, profile=None)
