@@ -32,6 +32,7 @@ class _Buffer:
         self.path, self.f, self.bar = path, f, bar
         self.decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self.text, self.pos, self.eof, self.bytes_read = "", 0, False, 0
+        self.escapes = False  # whether the window may hold a surrogate escape (almost never: skip the check)
 
     def refill(self) -> bool:
         if self.eof:
@@ -48,6 +49,7 @@ class _Buffer:
         self.bar.update(len(data))
         self.text = self.text[self.pos:] + new
         self.pos = 0
+        self.escapes = bool(_SURROGATE_ESCAPE.search(self.text))  # whole window: an escape may straddle chunks
         return bool(data)
 
     def skip_ws(self) -> str:
@@ -118,7 +120,7 @@ def _decode_at(buf: _Buffer, decoder: json.JSONDecoder, path: Path, where: str, 
         if end == len(buf.text) and not isinstance(obj, (dict, list)) and buf.refill():
             continue  # a bare scalar cut at the chunk edge: decode it again whole
         break
-    if _SURROGATE_ESCAPE.search(buf.text, buf.pos, end) and lone_surrogate(obj):
+    if buf.escapes and _SURROGATE_ESCAPE.search(buf.text, buf.pos, end) and lone_surrogate(obj):
         raise _unreadable(path, where, UnicodeError("lone surrogate"))
     buf.pos = end
     return obj

@@ -286,3 +286,16 @@ def test_corrupt_existing_dataset_info_is_reported(tmp_path, prep):
     code, out, manifest, err = prep("--only", "norm")
     assert code == 2 and "dataset_info.json" in err and "line 1" in err and "a JSON object" in err
     assert manifest is None and not out.exists()  # nothing written before the check
+
+
+@pytest.mark.parametrize("shift", range(-8, 3))
+def test_a_surrogate_escape_across_the_read_chunk_edge_is_caught(tmp_path, shift):
+    from data_prep import jsonstream
+    from data_prep.errors import PrepError
+
+    head = '[{"a": "' + "x" * (jsonstream.CHUNK - 20 + shift) + '"}, {"b": "'
+    path = tmp_path / "edge.json"
+    path.write_text(head + '\\ud800"}]', encoding="utf-8")
+    assert jsonstream.CHUNK - 8 <= len(head) <= jsonstream.CHUNK + 2  # the escape straddles the first read
+    with pytest.raises(PrepError, match="record 1.*lone surrogate"):
+        list(jsonstream.iter_json_array(path))
