@@ -85,7 +85,7 @@ predict: $(SETUP_STAMP) ## LLaMA-Factory batch predict on the test sets
 chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API / web chat / LLaMA-Factory web UI (HOST, PORT)
 	$(LAUNCH) $* $(PROFILE_FLAG) $(ARGS)
 
-eval: $(SETUP_STAMP) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny)
+eval: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-model) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny; VERBOSE=1)
 	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL)) --saves saves $(ARGS)
 
 demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from . import logs
 from .checkpoints import CheckpointError, parse_spec
 from .report import markdown_tables
 from .runner import DEFAULT_BATCH_SIZE, run_eval, score_file
@@ -21,6 +21,8 @@ def _bertscore_args(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", default=logs.verbose_requested(),
+                        help="show the libraries' INFO lines too (default: VERBOSE=1 in the environment)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="generate with checkpoints and write a before/after report")
@@ -30,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base", help="base model (default: $MODEL, else models/Qwen2.5-0.5B-Instruct if present, "
                      "else the hub id Qwen/Qwen2.5-0.5B-Instruct); with --checkpoint it is added as 'base'")
     run.add_argument("--saves", default="saves", help="where to look for checkpoints (default: saves)")
-    run.add_argument("--tasks", default=",".join(TASKS), help="comma list (default: %(default)s)")
+    run.add_argument("--tasks", help=f"comma list of {','.join(TASKS)} (default: each one whose test file "
+                     "is in --data-dir; the report names the others)")
     run.add_argument("--limit", type=int, help="use only the first N test samples per task")
     run.add_argument("--data-dir", default="data/sft", help="directory of the *_test.jsonl files")
     run.add_argument("--run", default="eval", help="report name: the report goes to reports/RUN")
@@ -60,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(args.verbose)
     try:
         if args.command == "run":
             checkpoints = dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None
@@ -86,4 +89,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    logs.set_library_verbosity(logs.verbose_requested())
     sys.exit(main())

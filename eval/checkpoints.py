@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from . import hub
+
 HUB_BASE = "Qwen/Qwen2.5-0.5B-Instruct"
 LOCAL_BASE = Path("models") / "Qwen2.5-0.5B-Instruct"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -97,13 +99,10 @@ def _check_loadable(name: str, location: str, what: str) -> None:
         return
     if not _HUB_ID.match(location):
         raise CheckpointError(f"checkpoint {name!r}: {what} {location} not found (not a directory, not a hub id)")
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        from huggingface_hub import try_to_load_from_cache
-
-        if not isinstance(try_to_load_from_cache(location, "config.json"), str):
-            raise CheckpointError(f"checkpoint {name!r}: {what} {location} is not a local directory, and as a "
-                                  "hub id it is not in the local cache while the hub is offline: run "
-                                  "`make model`, or pass a local directory")
+    reason = hub.unavailable(location)
+    if reason:
+        raise CheckpointError(f"checkpoint {name!r}: {what} {location} is not a local directory, and as a "
+                              f"hub id it {reason}: run `make model`, or pass a local directory")
 
 
 def _resolve_base(adapter_dir: Path, base: str) -> str:
@@ -173,6 +172,22 @@ def discover(saves: Path) -> list[tuple[str, str]]:
     return found
 
 
+def _check_default_base(saves: Path, found: list) -> None:
+    """No --base, no MODEL and no models/Qwen2.5-0.5B-Instruct: the hub id, if it is cached or reachable.
+    Otherwise the user has not run `make model` yet: say so (and whether saves/ holds anything)."""
+    reason = hub.unavailable(HUB_BASE)
+    if reason:
+        nothing_saved = "" if found else f"; and {no_checkpoints(saves)}"
+        raise CheckpointError(f"base model: {LOCAL_BASE} does not exist, and {HUB_BASE} {reason}: run `make model` "
+                              "to download it (or `make eval PROFILE=tiny` for the offline tiny model; --base or "
+                              f"MODEL= for another model){nothing_saved}")
+
+
+def no_checkpoints(saves: Path) -> str:
+    what = "the folder does not exist" if not Path(saves).is_dir() else "no adapter or model in it"
+    return f"no checkpoints under {saves}/ ({what}): train one with `make train-lora` (or PROFILE=tiny)"
+
+
 def collect(specs: list[str] | None = None, base: str | None = None, saves: Path = Path("saves"),
             ) -> list[Checkpoint]:
     """Checkpoints to evaluate, the reference ("base") first. With --checkpoint: those, plus --base
@@ -182,7 +197,10 @@ def collect(specs: list[str] | None = None, base: str | None = None, saves: Path
         if base:
             pairs.insert(0, ("base", base))
     else:
-        pairs = [("base", default_base(base)), *discover(saves)]
+        found = discover(saves)
+        if default_base(base) == HUB_BASE:
+            _check_default_base(saves, found)
+        pairs = [("base", default_base(base)), *found]
     names = [name for name, _ in pairs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
-from .checkpoints import collect
+from .checkpoints import CheckpointError, collect, no_checkpoints
 from .metrics import score_task
 from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
@@ -42,6 +42,23 @@ def triage_labels(data_dir: Path) -> list[str] | None:
         raise InputError(f"{path}: expected a JSON object {{label: index}} as data_prep writes it") from exc
 
 
+def select_tasks(tasks: str | list[str] | None, data_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """(tasks to evaluate, {task left out: why}). Asked for by name, a task must have its test file (the
+    loader says which file and `make data`); by default (None) every task whose test file exists, since
+    `make data` writes only the tasks whose raw files it found (e.g. the dialog JSON alone has no triage)."""
+    if tasks is not None:
+        return parse_tasks(tasks), {}
+    present = [t for t in TASKS if (data_dir / TASKS[t].test_file).is_file()]
+    if not present:
+        files = ", ".join(spec.test_file for spec in TASKS.values())
+        raise InputError(f"{data_dir}: no test files ({files}): run `make data` to prepare them, or pass --data-dir")
+    left_out = {t: f"{data_dir / TASKS[t].test_file} not found (`make data` writes it when the raw data has "
+                   "that task's files; `python -m data_prep --help` names them)" for t in TASKS if t not in present}
+    for task, why in left_out.items():
+        logger.warning("%s: not evaluated: %s", task, why)
+    return present, left_out
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -69,7 +86,7 @@ def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
 
 def run_eval(
     checkpoints: dict[str, str] | None = None,
-    tasks: str | list[str] = tuple(TASKS),
+    tasks: str | list[str] | None = None,
     data_dir: str | Path = "data/sft",
     out_dir: str | Path = "reports/eval",
     limit: int | None = None,
@@ -91,24 +108,40 @@ def run_eval(
     `base` when given) is the reference for deltas. Each checkpoint is prompted with the template and system
     prompt of its run's launch config; `template`/`system` serve those without one (e.g. the base model). A
     sequence classifier is scored on the tasks it answers (triage) only. None means: the base model plus every
-    checkpoint found under `saves_dir`. Everything is checked before the first token is generated. Rerunning with the
-    same `out_dir` reuses finished predictions (and resumes interrupted ones).
+    checkpoint found under `saves_dir`. `tasks` None: every task whose test file is in `data_dir` (the others are
+    named in the report as not evaluated). Everything is checked before the first token is generated. Rerunning
+    with the same `out_dir` reuses finished predictions (and resumes interrupted ones).
     """
-    task_names = parse_tasks(tasks)
-    budget = parse_max_new_tokens(max_new_tokens)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
+    budget = parse_max_new_tokens(max_new_tokens)
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
-    test_sets = {t: load_test_set(data_dir / TASKS[t].test_file, t, limit) for t in task_names}
     specs = [f"{name}={path}" for name, path in checkpoints.items()] if checkpoints else None
-    ckpts = collect(specs, base, Path(saves_dir))
+    # both preflights run, so a fresh checkout hears about the model and the data in one go
+    problems, task_names, not_evaluated, ckpts = [], [], {}, []
+    try:
+        task_names, not_evaluated = select_tasks(tasks, data_dir)
+        test_sets = {t: load_test_set(data_dir / TASKS[t].test_file, t, limit) for t in task_names}
+    except (InputError, ValueError) as exc:
+        problems.append(exc)
+    try:
+        ckpts = collect(specs, base, Path(saves_dir))
+    except CheckpointError as exc:
+        problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputError("\n".join(str(p) for p in problems))
+    if not specs and len(ckpts) == 1:
+        logger.warning("%s; evaluating the base model alone", no_checkpoints(Path(saves_dir)))
     bertscore = BertScore(bertscore_model, bertscore_layers) if "mrg" in task_names else None
     device = pick_device(device)
     dtype = pick_dtype(device, dtype)
 
-    summary = {"base": ckpts[0].name, "tasks": task_names, "checkpoints": {}, "settings": {}}
+    summary = {"base": ckpts[0].name, "tasks": task_names, "not_evaluated": not_evaluated, "checkpoints": {},
+               "settings": {}}
     worst: dict[str, dict[str, list]] = {t: {} for t in task_names}
     scores_files: dict[str, bytes] = {}  # written with the report, as one output set
     backends_used, prompting = {}, {}

@@ -120,5 +120,5 @@ def test_make_eval_discovers_base_and_saves(tmp_path, tiny_model, lora_adapter, 
 
 def test_cli_errors_before_generating(tmp_path, capsys, tiny_model):
     code = main(["run", "--checkpoint", f"base={tiny_model}", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")])
-    assert code == 2 and "norm_test.jsonl: test file not found" in capsys.readouterr().err
+    assert code == 2 and "no test files (norm_test.jsonl, mrg_test.jsonl" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
