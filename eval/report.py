@@ -72,6 +72,46 @@ def markdown_table(report_dir: Path) -> str:
     return markdown_tables(json.loads((Path(report_dir) / "metrics.json").read_text(encoding="utf-8")))
 
 
+def chart_metrics(task: str) -> tuple[str, ...]:
+    """The headline metrics a chart panel shows: the percentages (one shared 0-100 axis)."""
+    return tuple(m for m in TASKS[task].headline if m not in NOT_PERCENT)
+
+
+def all_zero(summary: dict, task: str) -> bool:
+    """Every checkpoint scored on `task` got 0 (or no value) on every charted metric."""
+    scored = [info["tasks"][task] for info in summary["checkpoints"].values() if task in info["tasks"]]
+    return bool(scored) and all(not metrics.get(m) for metrics in scored for m in chart_metrics(task))
+
+
+def panel_note(summary: dict, task: str) -> str | None:
+    """What an empty chart panel means, written into it, so that it does not read as a drawing fault."""
+    if task in summary.get("not_evaluated", {}):
+        return f"{task} not evaluated:\nno {TASKS[task].test_file}\n(see report.md)"
+    if all_zero(summary, task):
+        return f"every checkpoint scored 0 on {task}\n(see report.md)"
+    return None
+
+
+def coverage_notes(summary: dict) -> str:
+    """Tasks the report has no scores for, and tasks on which no checkpoint scored at all, with why."""
+    lines = [f"- **{task}** was not evaluated: {why}." for task, why in summary.get("not_evaluated", {}).items()]
+    for task in summary["tasks"]:
+        if not all_zero(summary, task):
+            continue
+        unusable, compared = [], 0
+        for name, info in summary["checkpoints"].items():
+            metrics = info["tasks"].get(task)
+            if metrics is not None:
+                count = sum((metrics.get("zero_scored") or {}).values())
+                compared += metrics["n"] - count
+                unusable.append(f"{name} {count} of {metrics['n']}" + (f" ({_zero_scored(metrics)})" if count else ""))
+        rest = "; every other answer was compared with the reference and matched nothing" if compared else ""
+        lines.append(f"- **{task}**: no checkpoint scored above 0 on {', '.join(chart_metrics(task))}, which is why "
+                     f"its chart panel is empty. Answers set to 0 as unusable (see below): {'; '.join(unusable)}"
+                     f"{rest}.")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 METRIC_NOTES = """\
 All scores are percentages (0-100) except mean_length (characters). Outputs that are empty, end
 in an endless repetition, hit max_new_tokens without a stop token, or (mrg) are not a JSON report
@@ -100,7 +140,8 @@ def render_report(summary: dict) -> str:
     for name, info in summary["checkpoints"].items():
         base = "`" + info["base"] + "`" if info.get("base") else ""
         lines.append(f"| {name} | `{info['path']}` | {base} | {info.get('prompt', '')} |")
-    lines += ["", "## Results", "", markdown_tables(summary), per_label_tables(summary), METRIC_NOTES, "![scores per task](chart.png)", "",
+    lines += ["", "## Results", "", markdown_tables(summary), coverage_notes(summary), per_label_tables(summary),
+              METRIC_NOTES, "![scores per task](chart.png)", "",
               "Five worst-scored samples per task and checkpoint: [worst_samples.md](worst_samples.md).", "",
               "## Settings", ""]
     for key, value in settings.items():
@@ -128,20 +169,24 @@ def render_worst(summary: dict, worst: dict) -> str:
     return "\n".join(lines)
 
 
-def render_chart(summary: dict) -> bytes:
-    """A PNG bar chart per task, checkpoints side by side."""
+def chart_figure(summary: dict):
+    """A bar chart panel per task, checkpoints side by side; a panel with no bars says why."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = [t for t in summary["tasks"] if any(t in i["tasks"] for i in summary["checkpoints"].values())]
+    scored = [t for t in summary["tasks"] if any(t in i["tasks"] for i in summary["checkpoints"].values())]
+    tasks = scored + list(summary.get("not_evaluated", {}))
     names = list(summary["checkpoints"])
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
     width = 0.8 / max(len(names), 1)
     for ax, task in zip(axes[0], tasks, strict=True):
-        metrics = [m for m in TASKS[task].headline if m not in NOT_PERCENT
-                   and any(i["tasks"].get(task, {}).get(m) is not None for i in summary["checkpoints"].values())]
+        note = panel_note(summary, task)
+        if note:
+            ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="dimgray")
+        metrics = [m for m in chart_metrics(task)
+                   if any(i["tasks"].get(task, {}).get(m) is not None for i in summary["checkpoints"].values())]
         for k, name in enumerate(names):
             values = [summary["checkpoints"][name]["tasks"].get(task, {}).get(m) or 0.0 for m in metrics]
             ax.bar([x + k * width for x in range(len(metrics))], values, width, label=name)
@@ -151,8 +196,16 @@ def render_chart(summary: dict) -> bytes:
         ax.set_title(task)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("score (%)")
-    axes[0][-1].legend(fontsize=8)
+    axes[0][max(len(scored), 1) - 1].legend(fontsize=8)  # on the last panel with bars
     fig.tight_layout()
+    return fig
+
+
+def render_chart(summary: dict) -> bytes:
+    """chart_figure as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = chart_figure(summary)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=110)
