@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from . import hub
+
 PLACEHOLDER = "-"
 
 
@@ -43,6 +45,10 @@ class BertScore:
         return f"{self.model} (num_layers={self.num_layers or 'bert-score default'})"
 
     def _load(self):
+        if self._scorer is None and self._failure is None and not os.path.isdir(self.model):
+            reason = hub.unavailable(self.model)  # asked once, instead of a minute of download retries
+            if reason:
+                self._failure = f"could not load {self.model}: it {reason}"
         if self._scorer is None and self._failure is None:
             try:
                 from bert_score import BERTScorer

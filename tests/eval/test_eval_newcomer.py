@@ -244,3 +244,18 @@ def test_each_log_line_once_and_third_party_info_only_when_verbose(tmp_path, ver
     assert err.count("hub retry warning") == 1 and err.count("transformers warning") == 1
     assert err.count("eval info") == 1
     assert err.count("third-party info") == (1 if verbose else 0)
+
+
+def test_unreachable_bertscore_model_is_a_skip_without_retries(tmp_path, prepared_data):
+    test_file = prepared_data / "data" / "sft" / "mrg_test.jsonl"
+    records = [json.loads(line) for line in test_file.read_text(encoding="utf-8").splitlines()[:2]]
+    predictions = tmp_path / "generated_predictions.jsonl"
+    predictions.write_text("".join(json.dumps({"prompt": "", "predict": r["output"], "label": r["output"]},
+                                              ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    cmd = [sys.executable, "-m", "eval", "score", "--task", "mrg", "--predictions", str(predictions), "--test",
+           str(test_file), "--bertscore-model", "bert-base-chinese", "--bertscore-layers", "8"]
+    result = subprocess.run(cmd, cwd=tmp_path, env=user_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Retry" not in result.stderr and "Traceback" not in result.stderr
+    assert ("bertscore_f1 skipped: could not load bert-base-chinese: it is not in the local cache and the hub did "
+            "not answer for it (ConnectError)") in result.stdout
