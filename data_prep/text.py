@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import PrepError
+from .jsonstream import decode_value
 from .quality import clean, convert, dedup
 from .writer import Tally
 
@@ -64,7 +65,7 @@ def read_jsonl(path: Path, column: str) -> Iterator[tuple[str, object]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = decode_value(line, f"line {n}", path)
         except json.JSONDecodeError as exc:
             raise PrepError(path, f"line {n}", "one JSON object per line", found=exc.msg) from exc
         if not isinstance(obj, dict):

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .dialog import BadRow, read_toyhom_csv
 from .errors import PrepError
+from .jsonstream import decode_value
 from .prompts import LABEL_SEP, triage_instruction
 from .quality import cap, clean
 from .writer import SplitResult, Tally
@@ -120,7 +121,7 @@ def read_seed_jsonl(path: Path) -> Iterator[tuple[str, object]]:
         if not line.strip():
             continue
         try:
-            yield f"{path.name} line {number}", json.loads(line)
+            yield f"{path.name} line {number}", decode_value(line, f"line {number}", path)
         except json.JSONDecodeError:
             yield f"{path.name} line {number}", BadRow("not_json")
 
@@ -129,7 +130,7 @@ def read_label2idx(path: Path) -> list[str]:
     """Labels in index order from the seed's label2idx.json ({label: index}, indices 0..n-1)."""
     try:
         mapping = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # undecodable, invalid, over-long integers, too deep
         raise PrepError(path, "whole file", "a JSON object {label: index}", found=str(exc).splitlines()[0]) from exc
     if not isinstance(mapping, dict) or not mapping:
         raise PrepError(path, "top level", "a non-empty JSON object {label: index}", found=type(mapping).__name__)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from data_prep.discover import SAMPLES_DIR
 from data_prep.samples.make_samples import write_xlsx
 
 GOOD = {"instruction": "咳嗽怎么办", "input": "孩子咳嗽三天", "output": "您好,建议多喝水。", "history": None}
@@ -102,6 +103,26 @@ def args_only(*args):
     return build
 
 
+SAMPLES_NORM = SAMPLES_DIR / "yidu-n7k"
+
+
+def text_jsonl(body: str):
+    def build(tmp):
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "t.jsonl").write_text(body, encoding="utf-8")
+        return ["--only", "norm", "--norm", str(SAMPLES_NORM), "--text", str(tmp / "t.jsonl")]
+    return build
+
+
+def seed_triage(text: str):
+    def build(tmp):
+        d = tmp / "seed004"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "train.jsonl").write_text(text, encoding="utf-8")
+        return ["--only", "triage", "--triage", str(d)]
+    return build
+
+
 def train_xlsx_is_a_folder(tmp):
     d = tmp / "yidu-n7k"
     (d / "train.xlsx").mkdir(parents=True)
@@ -184,6 +205,10 @@ ERRORS = [
     ("general-huge-int", general_file(json.dumps(GOOD) + '\n{"instruction": ' + "1" * 5000 + "}\n"),
      ["general.jsonl", "line 2", "digits"]),
     ("general-deep", general_file("[" * 100_000 + "]" * 100_000 + "\n"), ["general.jsonl", "line 1", "nested deeper"]),
+    ("text-jsonl-huge-int", text_jsonl('{"text": ' + "7" * 5000 + "}\n"),
+     ["t.jsonl", "line 1", "digits"]),
+    ("triage-seed-jsonl-deep", seed_triage('{"text": "咳嗽", "label": ["内科"]}\n' + "[" * 100_000 + "]" * 100_000),
+     ["train.jsonl", "line 2", "nested deeper"]),
     ("xlsx-empty-file", norm_dir(train_bytes=b""), ["train.xlsx", "whole file", "an empty file (0 bytes)"]),
     ("xlsx-is-a-directory", train_xlsx_is_a_folder,
      ["train.xlsx", "whole file", "a directory with that name"]),
