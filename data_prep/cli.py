@@ -105,8 +105,9 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
             src = getattr(found, name)
         if not src:
             if (only and name in only) or explicit[name] is not None:
+                seen = "; ".join(n.split(": ", 1)[1] for n in notes if n.startswith(f"{name}: "))
                 raise PrepError(explicit[name] or raw_dir, name, f"the published {name} files",
-                                found="none", hint="see `python -m data_prep --help` for the file names")
+                                found=seen or "none", hint="see `python -m data_prep --help` for the file names")
             notes.append(f"{name}: no raw files found under {shown(raw_dir)}; left out")
             continue
         sources[name] = src

@@ -63,10 +63,12 @@ def discover(raw_dir: Path) -> Found:
 def _complete_folder(raw_dir: Path, dataset: str, names: tuple[str, ...], notes: list[str]) -> Path | None:
     """The first folder holding all of `names` (train and test source side by side); a folder holding only
     some of them is reported and left out, like a dataset that is absent."""
-    folders = sorted({p.parent for name in names for p in _sorted_files(raw_dir, name)})
+    # folders named like a raw file count too, so that the note can say what is wrong with them
+    folders = sorted({p.parent for name in names for p in raw_dir.rglob(name) if p.is_file() or p.is_dir()})
     complete = [d for d in folders if all((d / name).is_file() for name in names)]
     for partial in (d for d in folders if d not in complete):
-        missing = [name for name in names if not (partial / name).is_file()]
+        missing = [name + (" (a folder of that name)" if (partial / name).is_dir() else "")
+                   for name in names if not (partial / name).is_file()]
         notes.append(f"{dataset}: {partial} lacks {', '.join(missing)}; left out (pass --{dataset} to use it)")
     return complete[0] if complete else None
 

@@ -210,6 +210,8 @@ ERRORS = [
     ("triage-seed-jsonl-deep", seed_triage('{"text": "咳嗽", "label": ["内科"]}\n' + "[" * 100_000 + "]" * 100_000),
      ["train.jsonl", "line 2", "nested deeper"]),
     ("xlsx-empty-file", norm_dir(train_bytes=b""), ["train.xlsx", "whole file", "an empty file (0 bytes)"]),
+    ("raw-dir-xlsx-is-a-directory", lambda t: ["--raw-dir", str(t / "yidu-n7k"), *train_xlsx_is_a_folder(t)[:2]],
+     ["norm", "yidu-n7k lacks train.xlsx (a folder of that name)"]),
     ("xlsx-is-a-directory", train_xlsx_is_a_folder,
      ["train.xlsx", "whole file", "a directory with that name"]),
 ]
