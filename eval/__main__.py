@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, or a folder we may not write
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""  # a hub or network OSError names no file
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
 
