@@ -148,7 +148,10 @@ class TokenCounter:
             self.backend, template_text = fast
         else:
             self.backend, template_text = _load_transformers(model)
-        self.overhead = self._encode_lengths([template_text])[0] if template_text else 0
+        first, two = template_text if isinstance(template_text, tuple) else (template_text, "")
+        self.overhead = self._encode_lengths([first])[0] if first else 0
+        # an earlier turn (LF `history`) adds its own role markers, without a second system prompt
+        self.turn_overhead = self._encode_lengths([two])[0] - self.overhead if two else 0
         self.control_tokens = added_tokens(self.backend)
         self.max_positions = max_positions(model)
 
@@ -166,10 +169,16 @@ class TokenCounter:
             lens = self._encode_lengths(prompts + [r["output"] for r in chunk])
             n = len(chunk)
             out.extend(self.overhead + lens[i] + lens[n + i] for i in range(n))
+            turns = [(i, pair) for i, r in enumerate(chunk) for pair in (r.get("history") or [])]
+            if turns:
+                turn_lens = self._encode_lengths([t for _, pair in turns for t in pair])
+                for k, (i, _) in enumerate(turns):
+                    out[start + i] += self.turn_overhead + turn_lens[2 * k] + turn_lens[2 * k + 1]
         return out
 
 
 EMPTY_TURN = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+TWO_EMPTY_TURNS = EMPTY_TURN + EMPTY_TURN
 
 
 def added_tokens(backend) -> list[str]:
@@ -208,12 +217,12 @@ def _load_local(folder: Path):
         from tokenizers import Tokenizer
 
         backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        return backend, _render(template) if template else ""
+        return backend, (_render(template, EMPTY_TURN), _render(template, TWO_EMPTY_TURNS)) if template else ""
     except Exception:  # any surprise: the transformers path below is the reference
         return None
 
 
-def _render(template: str) -> str:
+def _render(template: str, messages: list[dict]) -> str:
     """Render a chat template the way transformers does (sandboxed jinja, trimmed blocks)."""
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -223,7 +232,7 @@ def _render(template: str) -> str:
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
     env.globals["raise_exception"] = raise_exception
-    return env.from_string(template).render(messages=EMPTY_TURN, add_generation_prompt=False)
+    return env.from_string(template).render(messages=messages, add_generation_prompt=False)
 
 
 def _load_transformers(model: str | Path):
@@ -235,7 +244,8 @@ def _load_transformers(model: str | Path):
         raise PrepError(model, "tokenizer", "a local model folder or hub id with a tokenizer",
                         found=f"{type(exc).__name__}: {exc}".splitlines()[0],
                         hint="pass --model PATH_OR_HUB_ID") from exc
-    text = tok.apply_chat_template(EMPTY_TURN, tokenize=False) if getattr(tok, "chat_template", None) else ""
+    text = ((tok.apply_chat_template(EMPTY_TURN, tokenize=False), tok.apply_chat_template(TWO_EMPTY_TURNS, tokenize=False))
+            if getattr(tok, "chat_template", None) else "")
     return getattr(tok, "backend_tokenizer", None) or tok, text
 
 

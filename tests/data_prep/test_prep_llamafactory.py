@@ -27,7 +27,7 @@ def test_every_registered_dataset_loads_with_prompt_masked(prepared_data, tiny_m
     by_file = {d["path"]: (name, d) for name, d in manifest["datasets"].items()}
     counter = TokenCounter(tiny_model)
     info = registered(prepared_data)
-    assert len(info) == 7
+    assert len(info) == 11  # dialog, norm, mrg, qa, triage (+ _test each) and pt
     for name, entry in info.items():
         if name == "med_pt":  # continued pre-training text, loaded by the next test
             continue
@@ -44,10 +44,15 @@ def test_every_registered_dataset_loads_with_prompt_masked(prepared_data, tiny_m
         # LLaMA-Factory tokenizes exactly what we counted: template + prompt + response, record by record
         assert lengths == counter.lengths(records), name
         assert max(lengths) == stats["tokens"]["max"]
-        for labels, ids in zip(ds["labels"][:20], ds["input_ids"][:20], strict=True):
+        for labels, ids, record in zip(ds["labels"][:20], ds["input_ids"][:20], records[:20], strict=True):
             n_masked = next(i for i, label in enumerate(labels) if label != -100)
             assert n_masked > 10 and all(label == -100 for label in labels[:n_masked])
-            assert labels[n_masked:] == ids[n_masked:]
+            # single turn: everything after the prompt is trained; with history (med_qa) every answer is
+            # trained and later prompts are masked again, so each label is either masked or the token itself
+            assert all(label in (-100, token) for label, token in zip(labels, ids, strict=True))
+            assert labels[-1] == ids[-1]
+            if not record.get("history"):
+                assert labels[n_masked:] == ids[n_masked:]
 
 
 def test_pretraining_text_is_question_then_answer(prepared_data, tiny_model, lf_loader, tmp_path):
