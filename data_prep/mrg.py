@@ -60,7 +60,7 @@ def to_sft(sample, with_references: bool = False) -> dict | str:
     if not isinstance(reports, list) or not reports:
         return "no_report"
     normalized = [normalize_report(r) for r in reports]
-    if any(r is None for r in normalized):
+    if any(r is None for r in normalized) or any(not isinstance(v, str) for r in reports for v in r.values()):
         return "bad_report"
     rec = {
         "instruction": mrg_instruction(self_report, lines),
@@ -68,7 +68,9 @@ def to_sft(sample, with_references: bool = False) -> dict | str:
         "output": json.dumps(normalized[0], ensure_ascii=False, indent=2),
     }
     if with_references:
-        rec["references"] = normalized
+        # The official scorer renders each annotator's report as published (its own keys, in its own order),
+        # so references keep that form; only the training target is put in canonical order.
+        rec["references"] = reports
     return rec
 
 

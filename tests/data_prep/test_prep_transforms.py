@@ -88,9 +88,15 @@ def test_mrg_report_keys_are_reordered_and_docs_misspellings_accepted():
     shuffled = {"建议": "雾化治疗。", "即往史": "不详。", **{k: v for k, v in REPORT.items() if k not in ("建议", "既往史")}}
     data = sample(report=[shuffled])
     data["self-report"] = data.pop("self_report")
-    rec = mrg.to_sft(data)
+    rec = mrg.to_sft(data, with_references=True)
     assert list(json.loads(rec["output"])) == list(prompts.REPORT_KEYS)
     assert rec["instruction"].startswith("患者自述:\n孩子咳嗽三天。")
+    # the official scorer renders the published report as it is (its keys, its order): references keep it
+    assert rec["references"] == [shuffled] and list(rec["references"][0]) == list(shuffled)
+
+
+def test_mrg_reference_with_a_non_string_extra_value_is_a_bad_report():
+    assert mrg.to_sft(sample(report=[{**REPORT, "备注": None}]), with_references=True) == "bad_report"
 
 
 def test_mrg_without_self_report_uses_the_seed_prompt():
