@@ -1,10 +1,16 @@
-"""Packing benchmark: the LoRA recipe (tiny profile) on the prepared data, one epoch each without packing,
-with `packing` (samples packed into cutoff_len rows, attending across sample boundaries) and with
-`neat_packing` (packed, block-diagonal attention: what SFT should use), measured side by side in one run.
+"""Packing benchmark: the LoRA recipe (tiny profile) on the prepared data, one epoch each in three ways,
+interleaved, each repeated (--repeats, median counts):
+
+- unpacked: random batches, each padded to its longest sample (the baseline);
+- neat_packing: samples packed into cutoff_len rows with block-diagonal attention (LLaMA-Factory's
+  `packing` + `neat_packing`; note that packing drops samples longer than cutoff_len);
+- grouped: random batches of similar length (`train_sampling_strategy: group_by_length`, transformers'
+  LengthGroupedSampler), so little padding and no row longer than needed.
 
 Counts every batch the trainer actually receives (LLaMA-Factory's collator is wrapped): trained tokens are
 the non-pad tokens, the padded waste is pad / all tokens; speed is trained tokens per second of train_runtime.
-Last line: `packing speedup: <X>x (padded waste <p>% -> <q>%)`.
+The last line compares unpacked with the way the LoRA recipe batches (read from the recipe):
+`packing speedup: <X>x (padded waste <p>% -> <q>%)`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +37,22 @@ def prepare(out: Path, model: Path) -> Path:
     return out
 
 
-MODES = ("unpacked", "packing", "neat_packing")  # the last line compares the first and the last
+MODES = {  # mode -> the recipe keys it sets
+    "unpacked": {"packing": False, "neat_packing": False, "train_sampling_strategy": "random"},
+    "neat_packing": {"packing": True, "neat_packing": True, "train_sampling_strategy": "random"},
+    "grouped": {"packing": False, "neat_packing": False, "train_sampling_strategy": "group_by_length"},
+}
+RECIPE = REPO / "llamafactory_configs" / "qwen2_5_0_5b_lora_sft.yaml"
+
+
+def recipe_mode() -> str:
+    """Which of MODES the LoRA recipe uses."""
+    import yaml
+
+    config = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    if config.get("packing"):
+        return "neat_packing" if config.get("neat_packing") else "packing (cross-sample attention)"
+    return "grouped" if config.get("train_sampling_strategy") == "group_by_length" else "unpacked"
 
 
 class Counter:
@@ -66,8 +88,7 @@ def train_once(data_dir: Path, out: Path, mode: str, batch: int, cutoff: int | N
                  "logging_steps": 50, "seed": 42, "max_samples": max_samples or None}
     if cutoff:
         overrides["cutoff_len"] = cutoff
-    if mode != "unpacked":
-        overrides.update(packing=True, neat_packing=mode == "neat_packing")
+    overrides.update(MODES[mode])
     plan = launch.build("train", "lora", overrides, profile="tiny")
     tokenizer = AutoTokenizer.from_pretrained(plan.config["model_name_or_path"])
     counter = Counter(tokenizer.pad_token_id)
@@ -87,9 +108,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4, help="per-device batch (rows) for both runs")
     parser.add_argument("--cutoff", type=int, default=None, help="cutoff_len (default: the tiny profile's)")
     parser.add_argument("--max-samples", type=int, default=120, help="records per dataset (0 = all)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="alternate unpacked/packed runs this many times and keep each one's fastest, so "
-                             "warm-up and a busy machine do not favour either side")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternate the modes' runs this many times and take each one's median, so warm-up "
+                             "and a busy machine do not favour any side")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 keeps a shared machine from skewing one side)")
     args = parser.parse_args()
@@ -102,25 +123,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="medsft-packing-") as tmp:
         tmp = Path(tmp)
         data_dir = prepare(tmp / "prepared", TINY_MODEL)
-        runs: dict[str, dict] = {}
-        times: dict[str, list[float]] = {mode: [] for mode in MODES}
+        runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
         for repeat in range(args.repeats):
             for mode in MODES:
-                r = train_once(data_dir, tmp / f"run-{mode}-{repeat}", mode, args.batch, args.cutoff,
-                               args.max_samples)
-                times[mode].append(r["runtime"])
-                if mode not in runs or r["runtime"] < runs[mode]["runtime"]:
-                    runs[mode] = r
+                runs[mode].append(train_once(data_dir, tmp / f"run-{mode}-{repeat}", mode, args.batch, args.cutoff,
+                                             args.max_samples))
     print(f"torch threads {torch.get_num_threads()}, batch {args.batch} rows, one epoch, "
-          f"{args.max_samples or 'all'} records per dataset, best of {args.repeats} alternating runs")
-    for mode, r in runs.items():
+          f"{args.max_samples or 'all'} records per dataset, median of {args.repeats} interleaved runs per mode")
+    speed, waste = {}, {}
+    for mode, results in runs.items():
+        r = results[0]  # batches and token counts are the same in every repeat (seeded)
+        speed[mode] = statistics.median(x["real"] / x["runtime"] for x in results)
+        waste[mode] = 100 * (1 - r["real"] / r["total"])
+        runtimes = ", ".join(f"{x['runtime']:.1f}" for x in results)
         print(f"{mode:>12}: {r['batches']} batches, cutoff {r['cutoff']}, trained tokens {r['real']}, "
-              f"all tokens {r['total']}, waste {100 * (1 - r['real'] / r['total']):.1f}%, "
-              f"runs {', '.join(f'{t:.1f}' for t in times[mode])} s, {r['real'] / r['runtime']:.0f} trained tokens/s")
-    plain, packed = runs["unpacked"], runs["neat_packing"]
-    speedup = (packed["real"] / packed["runtime"]) / (plain["real"] / plain["runtime"])
-    waste = [100 * (1 - r["real"] / r["total"]) for r in (plain, packed)]
-    print(f"packing speedup: {speedup:.2f}x (padded waste {waste[0]:.1f}% -> {waste[1]:.1f}%)")
+              f"all tokens {r['total']}, waste {waste[mode]:.1f}%, runs {runtimes} s, {speed[mode]:.0f} trained tokens/s "
+              f"({speed[mode] / speed['unpacked']:.2f}x)")
+    chosen = recipe_mode()
+    if chosen not in MODES or chosen == "unpacked":
+        sys.exit(f"{RECIPE.name} batches as {chosen!r}: nothing to compare with unpacked")
+    print(f"the LoRA recipe batches as: {chosen}")
+    print(f"packing speedup: {speed[chosen] / speed['unpacked']:.2f}x "
+          f"(padded waste {waste['unpacked']:.1f}% -> {waste[chosen]:.1f}%)")
 
 
 if __name__ == "__main__":
