@@ -10,35 +10,17 @@ points elsewhere is reported as a sentence, with the fix.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
-MANIFEST = "manifest.json"
+from . import dataset_info
+from .dataset_info import DatasetInfoError
+from .files import sha256_file
+from .manifest import read as read_manifest
+from .paths import MANIFEST
+
+__all__ = ["FIX", "MANIFEST", "read_manifest", "sha256_file", "verify", "verify_files", "verify_registration"]
 FIX = "rerun `make data` (python -m data_prep) to write a complete set"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(out_dir: Path) -> tuple[dict | None, str | None]:
-    """(manifest, None), or (None, why it cannot be used)."""
-    path = Path(out_dir) / MANIFEST
-    if not path.is_file():
-        return None, f"{path} does not exist"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # ValueError covers JSONDecodeError and undecodable bytes
-        return None, f"{path} is not readable JSON ({exc})"
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        return None, f"{path} lists no files (written by an older data_prep?)"
-    return data, None
 
 
 def verify_files(out_dir: Path, manifest: dict) -> list[str]:
@@ -62,11 +44,11 @@ def verify_registration(info_path: Path, out_dir: Path, manifest: dict) -> list[
     """The dataset_info.json at `info_path` registers exactly the manifest's datasets of `out_dir`."""
     info_path, out_dir = Path(info_path), Path(out_dir)
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return [f"{info_path} is not readable JSON ({exc})"]
-    if not isinstance(info, dict):
-        return [f"{info_path} is not a JSON object"]
+        info = dataset_info.read(info_path)
+    except DatasetInfoError as exc:
+        return [str(exc)]
+    except OSError as exc:
+        return [f"{info_path} is not readable ({exc})"]
     problems = []
     registered = manifest.get("registered", {})
     for name, file_name in sorted(registered.items()):

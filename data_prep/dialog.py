@@ -14,7 +14,7 @@ from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
 from .prompts import dialog_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
-from .writer import SplitResult, Tally
+from .tally import SplitResult, Tally
 
 CSV_HEADER = ["department", "title", "ask", "answer"]
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")

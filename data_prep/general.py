@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import PrepError, require_file
 from .jsonstream import decode_value, iter_json_array
 from .quality import cap, clean, convert, dedup
-from .writer import Tally
+from .tally import Tally
 
 
 def to_sft(raw) -> dict | str:

@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from contract.datasets import REPORT_FIELDS
+
 from .errors import require_file
 from .jsonstream import iter_json_object
-from .prompts import REPORT_KEYS, mrg_instruction
+from .prompts import mrg_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
-from .writer import SplitResult, Tally
+from .tally import SplitResult, Tally
 
 SPEAKERS = ("医生", "患者")
 # The task docs misspell two keys; accept them so users' hand-made files work too.
@@ -23,9 +25,9 @@ def normalize_report(report) -> dict | None:
     if not isinstance(report, dict):
         return None
     report = {KEY_ALIASES.get(k, k): v for k, v in report.items()}
-    if any(k not in report or not isinstance(report[k], str) for k in REPORT_KEYS):
+    if any(k not in report or not isinstance(report[k], str) for k in REPORT_FIELDS):
         return None
-    return {k: report[k].strip() for k in REPORT_KEYS}
+    return {k: report[k].strip() for k in REPORT_FIELDS}
 
 
 def dialog_lines(dialogue) -> list[str] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import PrepError, require_file
 from .prompts import norm_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
-from .writer import SplitResult, Tally
+from .tally import SplitResult, Tally
 
 COLUMNS = ("原始词", "标准词")
 MULTI_SEP = "##"

@@ -6,6 +6,8 @@ extended with the patient's self_report (the official task input is self_report 
 
 from __future__ import annotations
 
+from contract.datasets import LABEL_SEP, REPORT_FIELDS
+
 DIALOG_TEMPLATE = "主题:{title}\n内容:{ask}"
 
 NORM_PROMPT = (
@@ -16,15 +18,13 @@ NORM_PROMPT = (
     "该词的标准术语为:"
 )
 
-REPORT_KEYS = ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议")
-
 MRG_SELF_REPORT = "患者自述:\n{self_report}\n"
 MRG_PROMPT = (
     "{self_report_block}"
     "问诊对话历史:\n"
     "{dialog}\n"
     "根据上述对话,给出诊疗报告\n"
-    "说明:诊疗报告分为主诉, 现病史, 辅助检查, 既往史, 诊断, 建议这六个章节,以标准的json格式输出。\n"
+    f"说明:诊疗报告分为{', '.join(REPORT_FIELDS)}这六个章节,以标准的json格式输出。\n"
     "答:"
 )
 
@@ -43,11 +43,10 @@ def mrg_instruction(self_report: str, dialog_lines: list[str]) -> str:
 
 
 # triage: the answer is the label set, in label2idx order, joined by LABEL_SEP (labels never contain it).
-LABEL_SEP = "、"
 TRIAGE_PROMPT = (
     "你是一名医院分诊护士,请根据患者的问题判断应就诊的科室。\n"
     "可选科室:{labels}\n"
-    "可以选择一个或多个科室,多个科室用、分隔,只输出科室名称。\n"
+    "可以选择一个或多个科室,多个科室用" + LABEL_SEP + "分隔,只输出科室名称。\n"
     "患者问题:{question}\n"
     "科室:"
 )

@@ -15,21 +15,18 @@ run left: staging folders, old generations, temp files.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from contract.sftset import MANIFEST, read_manifest, sha256_file, verify_files
+from contract import manifest as manifests
+from contract.datasets import task_of
+from contract.files import sha256_file
+from contract.paths import MANIFEST
+from contract.sftset import verify_files
 
 from .errors import PrepError
-from .writer import write_json
-
-
-def task_of(file_name: str) -> str:
-    """dialog_train.jsonl -> dialog, triage_label2idx.json -> triage: files are named after their task."""
-    return file_name.split("_", 1)[0].split(".", 1)[0]
 
 
 class Staging:
@@ -77,10 +74,10 @@ class Staging:
                 shutil.rmtree(entry, ignore_errors=True)
             elif entry.name.startswith(f".{self.name}.link-"):
                 entry.unlink(missing_ok=True)
-        # the atomic writer's temp files (.<name>.<random>.tmp) beside the files this run rewrites
-        temps = [(p.parent, f".{p.name}.*.tmp") for p in self.info_paths]
+        # the atomic writer's temp files (.<name>.<random>.tmp<suffix>) beside the files this run rewrites
+        temps = [(p.parent, f".{p.name}.*.tmp*") for p in self.info_paths]
         if current == self.out_dir:  # the layout before symlinks wrote its files in place
-            temps.append((current, ".*.tmp"))
+            temps.append((current, ".*.tmp*"))
         for folder, pattern in temps:
             for tmp in folder.glob(pattern) if folder.is_dir() else ():
                 if tmp.is_file():
@@ -93,7 +90,7 @@ class Staging:
         current = self.current()
         if current is None:
             return {}, {}, []
-        old, why = read_manifest(current)
+        old, why = manifests.read(current)
         if old is None:
             return {}, {}, [f"previous set in {self.out_dir} not kept ({why})"]
         names = [n for n in old["files"] if task_of(n) not in produced_tasks]
@@ -116,12 +113,7 @@ class Staging:
     def commit(self, manifest: dict, registered: dict[str, str], register) -> None:
         """Write the manifest (listing every staged file), swap `out_dir` to the staged set, then call
         `register(info_path)` for each dataset_info.json and drop the previous generation."""
-        files = {}
-        for path in sorted(self.dir.iterdir()):
-            if path.name != MANIFEST:
-                files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-        manifest = {**manifest, "files": files, "registered": dict(sorted(registered.items()))}
-        write_json(self.dir / MANIFEST, manifest)
+        manifests.seal(self.dir, manifest, registered)
         gen = self._seal(sha256_file(self.dir / MANIFEST)[:16])
         previous = self._point_at(gen)
         for info_path in self.info_paths:
@@ -133,7 +125,8 @@ class Staging:
         """Rename the staged folder to its content name (identical reruns give identical trees)."""
         gen = self.parent / f".{self.name}.gen-{digest}"
         if gen.exists():
-            if gen == self.current() and not verify_files(gen, json.loads((gen / MANIFEST).read_text("utf-8"))):
+            published, _ = manifests.read(gen)
+            if gen == self.current() and published is not None and not verify_files(gen, published):
                 shutil.rmtree(self.dir)  # the same set is already published
                 self.dir = None
                 return gen

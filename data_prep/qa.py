@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import PrepError
 from .quality import cap, clean, convert, drop_leaked
-from .writer import SplitResult, Tally
+from .tally import SplitResult, Tally
 
 # The seed's GPT-2 sees [CLS] u1 [SEP] u2 [SEP] ... and truncates at max_len 300 tokens (n_ctx). A BERT
 # Chinese vocab has one token per CJK character, so characters + separators stand in for tokens here.

@@ -16,7 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .errors import PrepError
-from .writer import Tally
+from .tally import Tally
 
 # Sorted so the recommended cutoff is a round number LLaMA-Factory users recognise.
 CUTOFF_STEP = 128

@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import PrepError
 from .jsonstream import decode_value
 from .quality import clean, convert, dedup
-from .writer import Tally
+from .tally import Tally
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 MISSING = object()

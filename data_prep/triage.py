@@ -26,12 +26,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.datasets import LABEL_SEP, TRIAGE_CLS_TEST, TRIAGE_CLS_TRAIN, TRIAGE_LABEL2IDX
+
 from .dialog import BadRow, read_toyhom_csv
 from .errors import PrepError
 from .jsonstream import decode_value
-from .prompts import LABEL_SEP, triage_instruction
+from .prompts import triage_instruction
 from .quality import cap, clean
-from .writer import SplitResult, Tally
+from .tally import SplitResult, Tally
 
 LEVELS = ("folder", "department")
 SEED_FILES = {"train": ("train.jsonl", "train.json"), "test": ("test.jsonl", "test.json")}
@@ -264,5 +266,5 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
 
 def classifier_files(result: TriageResult) -> dict[str, object]:
     """The seed classifier's inputs: output file name -> jsonl records (list) or JSON object (dict)."""
-    return {"triage_cls_train.jsonl": result.cls_train, "triage_cls_test.jsonl": result.cls_test,
-            "triage_label2idx.json": {label: i for i, label in enumerate(result.labels)}}
+    return {TRIAGE_CLS_TRAIN: result.cls_train, TRIAGE_CLS_TEST: result.cls_test,
+            TRIAGE_LABEL2IDX: {label: i for i, label in enumerate(result.labels)}}

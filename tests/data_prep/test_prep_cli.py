@@ -7,8 +7,8 @@ import shutil
 
 from prep_helpers import read_jsonl
 
+from contract.datasets import REPORT_FIELDS
 from data_prep.discover import SAMPLES_DIR
-from data_prep.prompts import REPORT_KEYS
 
 SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test",
           "qa_train", "qa_test"]
@@ -53,7 +53,7 @@ def test_mrg_test_keeps_all_reports_as_references(prep):
     for rec in read_jsonl(out / "mrg_test.jsonl"):
         assert len(rec["references"]) == 2
         assert rec["references"] in published  # exactly as published: what the official scorer renders
-        first = {key: rec["references"][0][key].strip() for key in REPORT_KEYS}
+        first = {key: rec["references"][0][key].strip() for key in REPORT_FIELDS}
         assert rec["output"] == json.dumps(first, ensure_ascii=False, indent=2)
         assert rec["instruction"].startswith("患者自述:\n")
         assert json.loads(rec["output"])["诊断"].rstrip("。") in rec["instruction"]

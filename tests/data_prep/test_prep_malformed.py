@@ -295,7 +295,8 @@ def test_bad_record_is_a_counted_skip(tmp_path, prep, build, expected):
 
 
 def test_default_model_missing_tells_the_user_what_to_do(tmp_path, capsys):
-    from data_prep.cli import load_counter, main
+    from data_prep.cli import main
+    from data_prep.pipeline import load_counter
 
     load_counter.cache_clear()
     cwd = os.getcwd()

@@ -9,8 +9,8 @@ import json
 import pandas as pd
 import pytest
 
+from contract.datasets import REPORT_FIELDS
 from data_prep.discover import SAMPLES_DIR
-from data_prep.prompts import REPORT_KEYS
 from data_prep.samples.make_samples import main as make_samples
 
 UTTERANCE_KEYS = {"sentence_id", "speaker", "sentence", "dialogue_act", "BIO_label", "symptom_norm", "symptom_type",
@@ -85,6 +85,6 @@ def test_imcs_samples(name, n):
     for sample in data.values():
         assert {"self_report", "dialogue", "report", "diagnosis", "explicit_info", "implicit_info"} <= set(sample)
         assert all(set(u) == UTTERANCE_KEYS for u in sample["dialogue"])
-        assert len(sample["report"]) == 2 and all(list(r) == list(REPORT_KEYS) for r in sample["report"])
+        assert len(sample["report"]) == 2 and all(list(r) == list(REPORT_FIELDS) for r in sample["report"])
         dialogue = "".join(u["sentence"] for u in sample["dialogue"])
         assert sample["report"][0]["诊断"].rstrip("。") in dialogue

@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from data_prep import dialog, jsonstream, mrg, norm, prompts, registry
+from contract import dataset_info
+from contract.datasets import REPORT_FIELDS
+from contract.files import write_jsonl
+from data_prep import dialog, jsonstream, mrg, norm, prompts
 from data_prep.quality import cap, dedup, drop_leaked, percentile, recommend_cutoff, token_stats
-from data_prep.writer import Tally, write_jsonl
+from data_prep.tally import Tally
 
 REPORT = {"主诉": "咳嗽三天。", "现病史": "患儿三天前出现咳嗽。", "辅助检查": "暂缺。",
           "既往史": "不详。", "诊断": "支气管炎。", "建议": "雾化治疗。"}
@@ -89,7 +92,7 @@ def test_mrg_report_keys_are_reordered_and_docs_misspellings_accepted():
     data = sample(report=[shuffled])
     data["self-report"] = data.pop("self_report")
     rec = mrg.to_sft(data, with_references=True)
-    assert list(json.loads(rec["output"])) == list(prompts.REPORT_KEYS)
+    assert list(json.loads(rec["output"])) == list(REPORT_FIELDS)
     assert rec["instruction"].startswith("患者自述:\n孩子咳嗽三天。")
     # the official scorer renders the published report as it is (its keys, its order): references keep it
     assert rec["references"] == [shuffled] and list(rec["references"][0]) == list(shuffled)
@@ -173,7 +176,7 @@ def test_registry_keeps_foreign_entries_and_paths_are_relative(tmp_path):
     info = tmp_path / "dataset_info.json"
     info.write_text(json.dumps({"mine": {"file_name": "x.json"}, "med_norm": {"file_name": "stale"}}), encoding="utf-8")
     out = tmp_path / "data" / "sft" / "dialog_train.jsonl"
-    merged = registry.update(info, {"dialog_train": out})
+    merged = dataset_info.update(info, {"dialog_train": out})
     assert list(merged) == ["mine", "med_dialog", "med_pt"]
     assert merged["med_dialog"]["file_name"] == "data/sft/dialog_train.jsonl"
     # continued pre-training reads the user turn only, so its query column is the doctor's answer

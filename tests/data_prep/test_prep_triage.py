@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prep_helpers import read_jsonl
 
+from contract.datasets import LABEL_SEP
 from data_prep.discover import SAMPLES_DIR
-from data_prep.prompts import LABEL_SEP
+from data_prep.tally import Tally
 from data_prep.triage import folder_label, merge, question_text
-from data_prep.writer import Tally
 
 TOYHOM = SAMPLES_DIR / "Chinese-medical-dialogue-data"
 FOLDERS = ["儿科", "内科", "外科", "妇产科", "男科", "肿瘤科"]

@@ -1,0 +1,57 @@
+"""The prepared data's names and record facts: tasks, splits and their files, LLaMA-Factory dataset names,
+the MRG report fields and the triage label separator. data_prep writes by these names; launch, eval and the
+recipes find the data by them."""
+
+from __future__ import annotations
+
+TRAIN, TEST = "train", "test"
+TASKS = ("dialog", "norm", "mrg", "triage", "qa")  # prepared from raw files, each with a train and test split
+TEXT = "text"  # --text: a corpus for continued pre-training (train split only)
+GENERAL = "general"  # --general: general-domain records mixed into training (train split only)
+DOMAIN = ("dialog", "norm", "mrg")  # the medical SFT tasks the general mix is sized against
+
+
+def split(task: str, part: str) -> str:
+    """The split's name, which is also its file stem and its key in manifest.json: dialog_train."""
+    return f"{task}_{part}"
+
+
+def split_file(name: str) -> str:
+    """dialog_train -> dialog_train.jsonl"""
+    return f"{name}.jsonl"
+
+
+def task_of(file_name: str) -> str:
+    """dialog_train.jsonl -> dialog, triage_label2idx.json -> triage: files are named after their task."""
+    return file_name.split("_", 1)[0].split(".", 1)[0]
+
+
+# split -> LLaMA-Factory dataset name, in the order they are registered
+DATASETS = {
+    split("dialog", TRAIN): "med_dialog",
+    split("norm", TRAIN): "med_norm",
+    split("mrg", TRAIN): "med_mrg",
+    split("triage", TRAIN): "med_triage",
+    split("dialog", TEST): "med_dialog_test",
+    split("norm", TEST): "med_norm_test",
+    split("mrg", TEST): "med_mrg_test",
+    split("triage", TEST): "med_triage_test",
+    split("qa", TRAIN): "med_qa",
+    split("qa", TEST): "med_qa_test",
+    split(GENERAL, TRAIN): "med_general",
+}
+# Continued pre-training (stage pt) reads only the user turn (prompt + query): med_pt maps `query` to the
+# doctor's answer, so each dialog record becomes plain domain text, question then answer.
+PRETRAIN = {"med_pt": split("dialog", TRAIN), "med_text": split(TEXT, TRAIN)}
+WITH_HISTORY = {"med_qa", "med_qa_test"}  # multi-turn records (seed 000): earlier (question, answer) pairs
+OURS = set(DATASETS.values()) | set(PRETRAIN)  # the entries data_prep owns in a dataset_info.json
+
+# Seed 004's classifier files, beside triage_{train,test}.jsonl: `{text, label: [...]}` and {label: index}.
+TRIAGE_CLS_TRAIN = split_file(split("triage_cls", TRAIN))
+TRIAGE_CLS_TEST = split_file(split("triage_cls", TEST))
+TRIAGE_LABEL2IDX = "triage_label2idx.json"
+# The generative triage answer: the label set in label2idx order joined by this (labels never contain it).
+LABEL_SEP = "、"
+
+# IMCS-V2 report fields, in the order the data, the prompt and the CBLUE scorer use.
+REPORT_FIELDS = ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议")

@@ -1,0 +1,21 @@
+"""The models the recipes, the tests and the demo use: hub ids, local folders, and the saves/<name>/ names."""
+
+from __future__ import annotations
+
+from .paths import MODELS_DIR
+
+BASE_MODEL_ID = "Qwen/Qwen2.5-0.5B-Instruct"
+BASE_MODEL_NAME = "Qwen2.5-0.5B-Instruct"  # the web UI's model name: runs go to saves/<this>/<finetuning_type>/
+LOCAL_BASE_MODEL = MODELS_DIR / BASE_MODEL_NAME  # written by `make model`
+
+TINY_MODEL_NAME = "tiny-qwen2"
+TINY_MODEL = MODELS_DIR / TINY_MODEL_NAME  # `make tiny-model` (scripts/build_tiny_model.py)
+
+# Seeds 000/002: GPT-2 with a BERT Chinese vocab. Their runs go to saves/<GPT2_MODEL_NAME>/full/<run>.
+GPT2_MODEL_ID = "uer/gpt2-chinese-cluecorpussmall"
+GPT2_MODEL_NAME = "gpt2-chinese-cluecorpussmall"
+# `make tiny-gpt2` (scripts/tiny_models.py) builds the three folders below
+TINY_GPT2 = MODELS_DIR / "tiny-gpt2-chinese"  # pretrained-shaped (weights saved)
+TINY_GPT2_SCRATCH = MODELS_DIR / "tiny-gpt2-scratch"  # config + tokenizer only, for train_from_scratch
+TINY_GPT2_NAME = "tiny-gpt2"  # saves/tiny-gpt2/ under the tiny profile
+TINY_BERT_VOCAB = MODELS_DIR / "tiny-bert-vocab"  # BERT-style Chinese vocab.txt (seed 004's tiny classifier)

@@ -1,0 +1,192 @@
+"""The data_prep run: sources -> prepared splits -> token statistics -> one published set (jsonl files,
+the classifier's files, manifest.json) -> the med_* registrations. `run(args)` takes the CLI's parsed
+arguments (data_prep/cli.py); the manifest's format is contract.manifest's."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+from pathlib import Path
+
+from contract import dataset_info
+from contract import manifest as manifests
+from contract.dataset_info import DatasetInfoError
+from contract.datasets import DOMAIN, GENERAL, TASKS, TEST, TEXT, TRAIN, split, split_file, task_of
+from contract.files import sha256_file, write_json, write_jsonl
+from contract.models import TINY_MODEL
+from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
+
+from . import dialog, general, mrg, norm, publish, qa, text, triage
+from .discover import MRG_FILES, SAMPLES_DIR, dialog_source, discover
+from .errors import PrepError
+from .quality import Screen, TokenCounter, recommend_cutoff, screening, token_profile
+from .tally import Tally
+
+DEFAULT_MODEL = repo_relative(TINY_MODEL)  # as typed, relative to the working directory (the repo root)
+ALL = TASKS
+
+
+def shown(path: Path) -> str:
+    """Paths in the manifest relative to the working directory where possible (no machine paths)."""
+    path = Path(path).absolute()
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only and any(s not in ALL for s in only):
+        raise PrepError("--only", args.only, f"a comma-separated subset of {','.join(ALL)}")
+    wanted = only or list(ALL)
+    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage, "qa": args.qa}
+    for name, path in explicit.items():
+        if path is not None and not path.exists():
+            raise PrepError(path, f"--{name}", "an existing file or folder", found="nothing there")
+    raw_dir = args.raw_dir if args.raw_dir is not None else SAMPLES_DIR
+    if not raw_dir.is_dir():
+        raise PrepError(raw_dir, "--raw-dir", "a folder holding the downloaded raw files", found="no such folder")
+    found = discover(raw_dir) if any(explicit[n] is None for n in wanted) else None
+    notes = list(found.notes) if found else []
+    sources: dict[str, object] = {}
+    for name in wanted:
+        src = explicit[name]
+        if src is not None:
+            src = dialog_source(src) if name == "dialog" else triage.source(src) if name == "triage" else src
+        elif found is not None:
+            src = getattr(found, name)
+        if not src:
+            if (only and name in only) or explicit[name] is not None:
+                seen = "; ".join(n.split(": ", 1)[1] for n in notes if n.startswith(f"{name}: "))
+                raise PrepError(explicit[name] or raw_dir, name, f"the published {name} files",
+                                found=seen or "none", hint="see `python -m data_prep --help` for the file names")
+            notes.append(f"{name}: no raw files found under {shown(raw_dir)}; left out")
+            continue
+        sources[name] = src
+    return sources, notes
+
+
+@functools.lru_cache(maxsize=4)  # in-process reruns (tests, notebooks) reuse the loaded tokenizer
+def load_counter(model: str) -> TokenCounter:
+    if model == DEFAULT_MODEL and not Path(model, "config.json").exists() and not Path(model).is_dir():
+        raise PrepError(model, "--model", "the tiny offline model (the default tokenizer)", found="not built",
+                        hint="run `make tiny-model` first, or pass --model PATH_OR_HUB_ID")
+    return TokenCounter(model)
+
+
+def run(args) -> dict:
+    # Hundreds of thousands of small acyclic dicts: the cyclic GC would rescan them over and over.
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args) -> dict:
+    sources, notes = resolve_sources(args)
+    try:  # a broken registration fails the run before anything is written
+        dataset_info.read(args.dataset_info)
+    except DatasetInfoError as exc:
+        raise PrepError(exc.path, exc.where, exc.expected, found=exc.found, hint="fix or delete it and rerun") from exc
+    counter = load_counter(args.model)
+    with screening(Screen(counter.control_tokens, args.max_record_chars)):
+        return _prepare(args, sources, notes, counter)
+
+
+def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> dict:
+    splits: dict[str, tuple[list[dict], Tally]] = {}
+    info: dict[str, dict] = {}
+
+    def add(task: str, r) -> None:
+        splits[split(task, TRAIN)], splits[split(task, TEST)] = (r.train, r.train_tally), (r.test, r.test_tally)
+
+    if "dialog" in sources:
+        r = dialog.prepare(sources["dialog"], args.dialog_limit, args.dialog_test_size, args.seed)
+        src = sources["dialog"]
+        info["dialog"] = {"path": [shown(p) for p in src] if isinstance(src, list) else shown(src), **r.info}
+        add("dialog", r)
+    if "norm" in sources:
+        r = norm.prepare(sources["norm"], args.norm_limit, args.norm_test_limit, args.norm_test_source)
+        info["norm"] = {**r.info, "train": shown(Path(r.info["train"])), "test": shown(Path(r.info["test"]))}
+        add("norm", r)
+    if "mrg" in sources:
+        r = mrg.prepare(sources["mrg"], args.mrg_limit, args.mrg_test_limit)
+        info["mrg"] = {"train": shown(sources["mrg"] / MRG_FILES[0]), "test": shown(sources["mrg"] / MRG_FILES[1])}
+        add("mrg", r)
+    extra_files: dict[str, object] = {}
+    if "triage" in sources:
+        src = sources["triage"]
+        r = triage.prepare(src, args.triage_level, args.triage_limit, args.triage_test_size, args.seed)
+        paths = src if isinstance(src, list) else [p for p in (src.train, src.test, src.label2idx) if p]
+        info["triage"] = {"path": [shown(p) for p in paths], **r.info}
+        add("triage", r)
+        extra_files.update(triage.classifier_files(r))
+    if "qa" in sources:
+        r = qa.prepare(sources["qa"], args.qa_limit, args.qa_test_size, args.seed, args.qa_max_len)
+        info["qa"] = {"path": shown(sources["qa"]), **r.info}
+        add("qa", r)
+    if args.text is not None:
+        recs, tally = text.prepare(args.text, args.text_column)
+        info["text"] = {"path": shown(args.text), "column": args.text_column}
+        splits[split(TEXT, TRAIN)] = (recs, tally)
+    if args.general is not None:
+        domain = sum(len(splits[s][0]) for s in (split(t, TRAIN) for t in DOMAIN) if s in splits)
+        recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
+        info["general"] = {"path": shown(args.general), "ratio": args.general_ratio, "domain_train": domain}
+        splits[split(GENERAL, TRAIN)] = (recs, tally)
+    if not splits:
+        raise PrepError(args.raw_dir or SAMPLES_DIR, "sources", "at least one dataset's raw files", found="none")
+
+    profiles = {name: token_profile(counter, recs, args.token_sample, args.seed, desc=f"tokens {name}")
+                for name, (recs, _) in splits.items()}
+
+    for name, (recs, tally) in splits.items():
+        if tally.read != len(recs) + sum(tally.skipped.values()):
+            raise RuntimeError(f"{name}: record accounting is off ({tally.read} read, {len(recs)} kept, "
+                               f"{dict(tally.skipped)} skipped); nothing was written")
+
+    # Staged, then published as one set (publish.py): a kill leaves the old set or the new one, never a mix.
+    out_dir: Path = args.out_dir
+    info_dir = Path(os.path.abspath(args.dataset_info)).parent
+    info_paths = [args.dataset_info]
+    if Path(os.path.abspath(out_dir)).is_relative_to(info_dir / WEBUI_DATA_DIR):
+        # LLaMA-Factory's web UI looks in `data/` by default: register the same files there too.
+        info_paths.append(info_dir / WEBUI_DATA_DIR / DATASET_INFO)
+    datasets: dict[str, dict] = {}
+    with publish.Staging(out_dir, info_paths) as stage:
+        for name, (recs, tally) in splits.items():
+            sha = write_jsonl(stage.dir / split_file(name), recs)
+            if not recs:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
+                notes.append(f"{name}: no records left; written empty and not registered")
+            stats, counted = profiles[name]
+            registered_path = Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix()
+            datasets[name] = manifests.dataset_entry(registered_path, tally.read, len(recs), tally.skipped,
+                                                     tally.examples, sha, stats,
+                                                     counted if counted < len(recs) else None)
+            if counted < len(recs):
+                notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
+        for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
+            path = stage.dir / name
+            if isinstance(content, dict):
+                write_json(path, content)
+                sha = sha256_file(path)
+            else:
+                sha = write_jsonl(path, content)
+            info["triage"].setdefault("classifier_files", {})[name] = sha
+        kept, kept_sources, kept_notes = stage.carry_over({task_of(n) for n in [*datasets, *extra_files]})
+        datasets.update(kept)
+        info.update(kept_sources)
+        notes += kept_notes
+        # pt text is packed into blocks of cutoff_len: it has no say in the SFT cutoff
+        sft_tokens = [d["tokens"] for n, d in datasets.items() if n != split(TEXT, TRAIN)]
+        cutoff = recommend_cutoff(sft_tokens, counter.max_positions)
+        if cutoff < recommend_cutoff(sft_tokens):
+            notes.append(f"recommended cutoff_len held at the model's max_position_embeddings {cutoff} "
+                         f"(the longest records' p99 is {max(t['p99'] for t in sft_tokens)} tokens)")
+        tokenizer = shown(Path(args.model)) if Path(args.model).exists() else args.model
+        manifest = manifests.build(datasets, cutoff, counter.max_positions, args.max_record_chars, args.seed,
+                                   tokenizer, info, notes)
+        written = {name: out_dir / split_file(name) for name, d in datasets.items() if d["written"]}
+        registered = {name: e["file_name"] for name, e in dataset_info.entries(written, out_dir).items()}
+        stage.commit(manifest, registered, lambda info_path: dataset_info.update(info_path, written))
+    return manifest
