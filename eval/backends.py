@@ -48,6 +48,12 @@ def load_model(ckpt: Checkpoint, device: str, dtype: str):
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, ckpt.path).merge_and_unload()
+    # A full fine-tune saved by LLaMA-Factory keeps its training setting use_cache: false (config and
+    # generation_config); generate() would then re-run the whole sequence every step and, handed a cache,
+    # append to it twice. Decoding always wants the cache.
+    model.config.use_cache = True
+    if model.generation_config is not None:
+        model.generation_config.use_cache = True
     return model.to(device).eval()
 
 
@@ -86,6 +92,15 @@ def gqa_attention(model) -> str | None:
     return GQA_SDPA
 
 
+def shared_prefix_length(batch: list[list[int]]) -> int:
+    """Length of the token prefix every prompt shares, leaving each prompt at least one token of its own."""
+    first, n = batch[0], min(len(ids) for ids in batch) - 1
+    for i in range(n):
+        if any(ids[i] != first[i] for ids in batch):
+            return i
+    return max(n, 0)
+
+
 def growing_cache(model):
     """A DynamicCache whose full-attention layers write into preallocated room (see GrowingLayer)."""
     from transformers import DynamicCache
@@ -120,6 +135,12 @@ def growing_cache(model):
                 self.keys, self.values = self.room_k[..., :end, :], self.room_v[..., :end, :]
                 return self.keys, self.values
 
+            def batch_repeat_interleave(self, repeats):
+                if self.get_seq_length() > 0:
+                    self.room_k = self.room_k.repeat_interleave(repeats, dim=0)
+                    self.room_v = self.room_v.repeat_interleave(repeats, dim=0)
+                    self.keys, self.values = self.room_k[..., :self.used, :], self.room_v[..., :self.used, :]
+
             def batch_select_indices(self, indices):
                 if self.get_seq_length() > 0:
                     self.room_k, self.room_v = self.room_k[indices, ...], self.room_v[indices, ...]
@@ -135,12 +156,15 @@ GrowingLayer = None
 
 
 class TransformersGenerator:
-    """Batched greedy decoding with left padding."""
+    """Batched greedy decoding. On CPU, where a small model's decoding step is mostly moving its KV cache
+    around, three things keep that down without changing a token: the prompts' shared prefix is computed
+    once, the cache grows in place (GrowingLayer) and grouped kv heads are not copied (gqa_sdpa_attention)."""
 
     name = "transformers"
 
-    def __init__(self, model, tokenizer, stop_ids: list[int], prune_every: int = 16, grow: bool = True):
-        self.grow = grow
+    def __init__(self, model, tokenizer, stop_ids: list[int], prune_every: int = 16, grow: bool = True,
+                 min_shared_prefix: int = 16):
+        self.grow, self.min_shared_prefix = grow, min_shared_prefix
         self.model, self.tokenizer, self.stop_ids, self.prune_every = model, tokenizer, stop_ids, prune_every
         self.device = model.device
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
@@ -151,10 +175,16 @@ class TransformersGenerator:
         Greedy continuation from the cache is the same computation, so the answers do not change."""
         import torch
 
+        shared = shared_prefix_length(batch) if self.grow and len(batch) > 1 else 0
+        if shared < self.min_shared_prefix:
+            shared = 0
+        # [shared prefix | padding | rest of the prompt]: positions come from the mask (as for left padding),
+        # so each row still sees exactly its own prompt; the prefix is computed once (see _decode).
         width = max(len(ids) for ids in batch)
-        input_ids = torch.tensor([[self.pad_id] * (width - len(ids)) + ids for ids in batch], device=self.device)
-        attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch],
-                                      device=self.device)
+        rows = [ids[:shared] + [self.pad_id] * (width - len(ids)) + ids[shared:] for ids in batch]
+        masks = [[1] * shared + [0] * (width - len(ids)) + [1] * (len(ids) - shared) for ids in batch]
+        input_ids = torch.tensor(rows, device=self.device)
+        attention_mask = torch.tensor(masks, device=self.device)
         tokens: list[list[int]] = [[] for _ in batch]
         stopped = [False] * len(batch)
         active = list(range(len(batch)))  # original row of each row still in the batch
@@ -163,16 +193,20 @@ class TransformersGenerator:
         if attention:  # only for our calls: the model object may be shared (bench/eval_gen.py)
             self.model.config._attn_implementation = attention
         try:
-            return self._decode(input_ids, attention_mask, max_new_tokens, tokens, stopped, active)
+            return self._decode(input_ids, attention_mask, shared, max_new_tokens, tokens, stopped, active)
         finally:
             self.model.config._attn_implementation = saved
 
-    def _decode(self, input_ids, attention_mask, max_new_tokens: int, tokens: list[list[int]], stopped: list[bool],
-                active: list[int]) -> list[Generated]:
+    def _decode(self, input_ids, attention_mask, shared: int, max_new_tokens: int, tokens: list[list[int]],
+                stopped: list[bool], active: list[int]) -> list[Generated]:
         import torch
         from transformers import GenerationConfig
 
         cache, produced = growing_cache(self.model) if self.grow else None, 0
+        if shared:  # the prompts' common prefix (system prompt, task instruction): its keys/values once, copied
+            with torch.inference_mode():
+                self.model(input_ids=input_ids[:1, :shared], past_key_values=cache, use_cache=True)
+            cache.batch_repeat_interleave(input_ids.shape[0])
         while active and produced < max_new_tokens:
             config = GenerationConfig(do_sample=False, max_new_tokens=min(self.prune_every, max_new_tokens - produced),
                                       eos_token_id=self.stop_ids, pad_token_id=self.pad_id)

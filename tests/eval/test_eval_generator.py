@@ -94,3 +94,13 @@ class _TinyConfigModel:
         from transformers import Qwen2Config
 
         self.config = Qwen2Config(num_hidden_layers=1, hidden_size=8, num_attention_heads=2, num_key_value_heads=1)
+
+
+@given(st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=8), min_size=1, max_size=5))
+def test_shared_prefix_is_the_longest_common_one_that_leaves_every_prompt_a_token(batch):
+    from eval.backends import shared_prefix_length
+
+    n = shared_prefix_length(batch)
+    shortest = min(len(ids) for ids in batch)
+    assert 0 <= n < shortest and all(ids[:n] == batch[0][:n] for ids in batch)
+    assert n == shortest - 1 or len({ids[n] for ids in batch}) > 1
