@@ -8,13 +8,13 @@ import json
 import os
 from pathlib import Path
 
-from .datasets import DATASETS, OURS, PRETRAIN, WITH_HISTORY
+from .datasets import DATASETS, OURS, PRETRAIN, PT_DIALOG, PT_TEXT, WITH_HISTORY
 from .files import write_json
 
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}  # alpaca records
 HISTORY_COLUMNS = {**COLUMNS, "history": "history"}
 # stage pt reads the user turn only: med_pt's "query" is the doctor's answer (question then answer as text)
-PRETRAIN_COLUMNS = {"med_pt": {"prompt": "instruction", "query": "output"}, "med_text": {"prompt": "instruction"}}
+PRETRAIN_COLUMNS = {PT_DIALOG: {"prompt": "instruction", "query": "output"}, PT_TEXT: {"prompt": "instruction"}}
 
 
 class DatasetInfoError(ValueError):

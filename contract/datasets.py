@@ -42,7 +42,8 @@ DATASETS = {
 }
 # Continued pre-training (stage pt) reads only the user turn (prompt + query): med_pt maps `query` to the
 # doctor's answer, so each dialog record becomes plain domain text, question then answer.
-PRETRAIN = {"med_pt": split("dialog", TRAIN), "med_text": split(TEXT, TRAIN)}
+PT_DIALOG, PT_TEXT = "med_pt", "med_text"  # med_text: the --text corpus
+PRETRAIN = {PT_DIALOG: split("dialog", TRAIN), PT_TEXT: split(TEXT, TRAIN)}
 WITH_HISTORY = {"med_qa", "med_qa_test"}  # multi-turn records (seed 000): earlier (question, answer) pairs
 OURS = set(DATASETS.values()) | set(PRETRAIN)  # the entries data_prep owns in a dataset_info.json
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from contract.datasets import GENERAL, PT_TEXT, TEST, TRAIN, split
 from contract.paths import DATASET_INFO, MANIFEST, SFT_DIR
 
 from . import qa, triage
@@ -32,10 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--triage-level", choices=triage.LEVELS, default="folder",
                      help="Toyhom label: department folder (default, 6 classes) or the department column")
     src.add_argument("--qa", type=Path, help="seed 000's chatbot train.txt (dialogues split by a blank line)")
-    src.add_argument("--text", type=Path, help="a .csv/.jsonl corpus for continued pre-training (med_text)")
+    src.add_argument("--text", type=Path, help=f"a .csv/.jsonl corpus for continued pre-training ({PT_TEXT})")
     src.add_argument("--text-column", default="text", help="its text column (default text)")
     src.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)} (each then required)")
-    src.add_argument("--general", type=Path, help="general-domain alpaca .json/.jsonl to mix in (general_train)")
+    src.add_argument("--general", type=Path, help=f"general-domain alpaca .json/.jsonl to mix in ({split(GENERAL, TRAIN)})")
     src.add_argument("--general-ratio", type=float, default=1.0,
                      help="general records per domain train record (default 1.0, the seed's 1:1)")
     out = ap.add_argument_group("outputs")
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--norm-limit", type=int, default=5000)
     sizes.add_argument("--norm-test-limit", type=int, default=100)
     sizes.add_argument("--norm-test-source", choices=("val", "answer"), default="val",
-                       help="workbook for norm_test: val.xlsx (the seed) or the labelled answer.xlsx")
+                       help=f"workbook for {split('norm', TEST)}: val.xlsx (the seed) or the labelled answer.xlsx")
     sizes.add_argument("--mrg-limit", type=int, default=5000)
     sizes.add_argument("--mrg-test-limit", type=int, default=100)
     sizes.add_argument("--triage-limit", type=int, default=5000, help="triage train questions")

@@ -9,23 +9,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TINY_MODEL = REPO_ROOT / "models" / "tiny-qwen2"
-
-# Nothing in the test suite may reach a hub; set before transformers/datasets are imported.
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "WANDB_DISABLED": "true",
-    "WANDB_MODE": "disabled",
-    "DISABLE_VERSION_CHECK": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-os.environ.update(OFFLINE_ENV)
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from contract.env import OFFLINE_ENV  # noqa: E402  (the repo root on sys.path first)
+from contract.models import TINY_MODEL  # noqa: E402
+from contract.prepare import prepare_into  # noqa: E402
+
+# Nothing in the test suite may reach a hub; set before transformers/datasets are imported.
+os.environ.update(OFFLINE_ENV)
 
 
 @pytest.fixture(scope="session")
@@ -60,14 +52,6 @@ requires_cuda = pytest.mark.skipif(not has_cuda(), reason="needs a CUDA GPU; non
 def prepared_data(tmp_path_factory, tiny_model) -> Path:
     """A dataset dir prepared by `python -m data_prep` from the bundled samples, as LLaMA-Factory sees it:
     `<dir>/dataset_info.json` + `<dir>/data/sft/*.jsonl`; use it as `dataset_dir`."""
-    import subprocess
-
     out = tmp_path_factory.mktemp("prepared")
-    cmd = [
-        sys.executable, "-m", "data_prep",
-        "--out-dir", str(out / "data" / "sft"),
-        "--dataset-info", str(out / "dataset_info.json"),
-        "--model", str(tiny_model),
-    ]
-    subprocess.run(cmd, cwd=REPO_ROOT, check=True, env={**os.environ, **OFFLINE_ENV})
+    prepare_into(out, tiny_model)
     return out
