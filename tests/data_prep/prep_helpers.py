@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"  # the sample generators (conftest puts it on sys.path)
+
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prep_helpers import read_jsonl
+from prep_helpers import SCRIPTS, read_jsonl
 
 from data_prep import qa
 
@@ -93,7 +93,7 @@ def test_the_bundled_sample_is_what_its_generator_writes(tmp_path):
     import subprocess
     import sys
 
-    script = SAMPLE.parents[2] / "make_qa_sample.py"
+    script = SCRIPTS / "make_qa_sample.py"
     subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
     assert (tmp_path / "Gpt2_Chatbot" / "data" / "train.txt").read_bytes() == SAMPLE.read_bytes()
 

@@ -5,7 +5,7 @@ make_samples.py (no real patient data). Like the seed's examples, most answers a
 lists; some dialogues have a second turn; and a few blocks carry the quirks data_prep counts as skips
 (a one-line block, an empty utterance, an unanswered last turn, an over-long dialogue, exact duplicates).
 
-    python data_prep/samples/make_qa_sample.py [--out data_prep/samples]
+    python scripts/make_qa_sample.py [--out data_prep/samples]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_samples import DISEASES, pick  # noqa: E402  (the shared disease table)
+from make_samples import DISEASES, SAMPLES_DIR, pick  # noqa: E402  (the shared disease table)
 
 SEED = 20240602
 QA_PATH = Path("Gpt2_Chatbot") / "data" / "train.txt"
@@ -78,7 +78,7 @@ def write(out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=SAMPLES_DIR)
     print(f"wrote {write(ap.parse_args(argv).out)}")
 
 

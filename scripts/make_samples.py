@@ -17,7 +17,10 @@ The texts carry a signal a tiny model can learn quickly: doctor answers always o
 a 建议; standard terms come from a small code.txt vocabulary and are contained in their raw term; every
 report has the six keys in order with short formulaic values taken from the dialogue.
 
-    python data_prep/samples/make_samples.py [--out data_prep/samples]
+    python scripts/make_samples.py [--out data_prep/samples]
+
+The files ship with data_prep as package data; this generator does not (it is how they were made, and a
+test checks it still makes them byte for byte).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SAMPLES_DIR = HERE.parent / "data_prep" / "samples"  # where the bundled samples live (data_prep.discover)
 SEED = 20240601
 FIXED_TIME = datetime(2024, 6, 1, 0, 0, 0)
 
@@ -342,12 +346,12 @@ def write_mrg(out: Path, rng: random.Random) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=SAMPLES_DIR)
     args = ap.parse_args(argv)
     write_dialog(args.out, random.Random(SEED))
     write_norm(args.out, random.Random(SEED + 1))
     write_mrg(args.out, random.Random(SEED + 2))
-    sys.path.insert(0, str(HERE))  # seed 000's train.txt: its generator sits here and reuses DISEASES
+    sys.path.insert(0, str(HERE))  # seed 000's train.txt: its generator sits beside this one and reuses DISEASES
     from make_qa_sample import write as write_qa
 
     write_qa(args.out)
