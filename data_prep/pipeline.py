@@ -20,8 +20,9 @@ from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 from . import dialog, general, mrg, norm, publish, qa, text, triage
 from .discover import MRG_FILES, SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
-from .quality import Screen, TokenCounter, recommend_cutoff, screening, token_profile
+from .quality import Screen, screening
 from .tally import Tally
+from .tokens import TokenCounter, recommend_cutoff, token_profile
 
 DEFAULT_MODEL = repo_relative(TINY_MODEL)  # as typed, relative to the working directory (the repo root)
 ALL = TASKS

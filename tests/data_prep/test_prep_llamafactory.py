@@ -21,7 +21,7 @@ def registered(prepared_data):
 
 
 def test_every_registered_dataset_loads_with_prompt_masked(prepared_data, tiny_model, lf_loader, tmp_path):
-    from data_prep.quality import TokenCounter
+    from data_prep.tokens import TokenCounter
 
     manifest = json.loads((prepared_data / "data" / "sft" / "manifest.json").read_text(encoding="utf-8"))
     by_file = {d["path"]: (name, d) for name, d in manifest["datasets"].items()}

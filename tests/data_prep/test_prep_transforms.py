@@ -1,4 +1,4 @@
-"""Unit tests of each pure transform and of the shared quality/writer helpers."""
+"""Unit tests of each pure transform and of the shared quality, token-statistics and writer helpers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from contract import dataset_info
 from contract.datasets import REPORT_FIELDS
 from contract.files import write_jsonl
 from data_prep import dialog, jsonstream, mrg, norm, prompts
-from data_prep.quality import cap, dedup, drop_leaked, percentile, recommend_cutoff, token_stats
+from data_prep.quality import cap, dedup, drop_leaked
 from data_prep.tally import Tally
+from data_prep.tokens import percentile, recommend_cutoff, token_stats
 
 REPORT = {"主诉": "咳嗽三天。", "现病史": "患儿三天前出现咳嗽。", "辅助检查": "暂缺。",
           "既往史": "不详。", "诊断": "支气管炎。", "建议": "雾化治疗。"}
@@ -130,7 +131,7 @@ def test_mrg_missing_keys_and_non_object():
     assert mrg.to_sft({"dialogue": []}) == "missing_field"
 
 
-# ---------------------------------------------------------------- quality + writer
+# ---------------------------------------------------------------- quality + tokens + writer
 def rec(i, o="o"):
     return {"instruction": i, "input": "", "output": o}
 
@@ -205,7 +206,7 @@ class CharCounter:
 
 
 def test_token_profile_counts_all_small_splits_and_samples_big_ones():
-    from data_prep.quality import token_profile
+    from data_prep.tokens import token_profile
 
     records = [rec("x" * (i % 100 + 1)) for i in range(5000)] + [rec("y" * 999)]
     counter = CharCounter()
@@ -219,12 +220,12 @@ def test_token_profile_counts_all_small_splits_and_samples_big_ones():
 
 
 def test_local_tokenizer_fast_path_counts_like_transformers(tiny_model, monkeypatch):
-    from data_prep import quality
+    from data_prep import tokens
 
     records = [rec("主题:咳嗽\n内容:孩子咳嗽三天", "您好,建议多喝水。"), {**rec("原始词:阑尾切除"), "input": "附加"}]
-    fast = quality.TokenCounter(tiny_model)
+    fast = tokens.TokenCounter(tiny_model)
     assert not hasattr(fast.backend, "apply_chat_template")  # the tokenizers object, not transformers
-    monkeypatch.setattr(quality, "_load_local", lambda folder: None)
-    slow = quality.TokenCounter(tiny_model)
+    monkeypatch.setattr(tokens, "_load_local", lambda folder: None)
+    slow = tokens.TokenCounter(tiny_model)
     assert fast.overhead == slow.overhead > 0
     assert fast.lengths(records) == slow.lengths(records)
