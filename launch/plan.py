@@ -18,7 +18,7 @@ import yaml
 from .distributed import TORCHRUN_VARS, interpreter_bin, torchrun_env
 from .errors import LaunchError
 from .masking import mask_value, masked_mapping
-from .paths import BASE_MODEL_NAME, LOCAL_BASE_MODEL, REPO_ROOT
+from .paths import BASE_MODEL_NAME, LOCAL_BASE_MODEL, REPO_ROOT, TINY_MODEL, TINY_MODEL_NAME
 from .private_dir import private_dir
 from .recipes import COMMANDS, parse_overrides, resolve_config, select_recipe
 from .webserve import DEFAULT_HOST, AuthError, check_access, is_loopback, parse_auth
@@ -108,6 +108,19 @@ def _server_env(command: str, target: str | None, environ: dict[str, str]) -> di
     return env
 
 
+def verbose(environ: dict[str, str]) -> bool:
+    return environ.get("VERBOSE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def quiet_env(environ: dict[str, str]) -> dict[str, str]:
+    """Unless VERBOSE=1: LLaMA-Factory's and transformers' INFO lines (the model config, every file loaded) and
+    deprecation notices stay out of the user's log; warnings that need action and the loss/progress lines stay."""
+    if verbose(environ):
+        return {}
+    return {"LLAMAFACTORY_VERBOSITY": "WARN", "TRANSFORMERS_VERBOSITY": "error",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning"}
+
+
 def _run_env(command: str, config: dict[str, Any], target: str | None,
              environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     env: dict[str, str] = {}
@@ -120,6 +133,7 @@ def _run_env(command: str, config: dict[str, Any], target: str | None,
         env.update(OFFLINE)  # local model: never wait on a hub
     distributed, notes = torchrun_env(command, config, environ)  # train/predict: torchrun, PATH
     env.update(distributed)
+    env.update(quiet_env(environ))
     if command in ("api", "webchat", "webui", "chat"):
         env.update(_server_env(command, target, environ))
     return env, notes
@@ -201,15 +215,28 @@ def write_yaml_atomic(path: Path, data: dict, header: list[str] = (), **dump_opt
 
 
 def seed_webui_config(plan: Plan) -> Path | None:
-    """First `make webui` only: preselect our model in LLaMA-Factory's web UI (its per-directory user config),
-    so the checkpoint list shows saves/Qwen2.5-0.5B-Instruct/<type>/ runs with no clicks. Never overwrites."""
+    """Preselect our model in LLaMA-Factory's web UI (its per-directory user config), so its checkpoint list shows
+    saves/<model>/<type>/ runs with no clicks: Qwen2.5-0.5B-Instruct on the first `make webui` only (a user's later
+    choice is kept); the tiny model whenever PROFILE=tiny asks for it (other settings in the file are kept)."""
     path = plan.cwd / "llamaboard_cache" / "user_config.yaml"
-    if path.exists():
+    tiny = plan.profile == "tiny"
+    if path.exists() and not tiny:
         return None
+    config = {"lang": None, "hub_name": None, "last_model": None, "path_dict": {}, "cache_dir": None}
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config.update(loaded if isinstance(loaded, dict) else {})
     hub = "modelscope" if plan.env.get("USE_MODELSCOPE_HUB") in ("1", "true", "True") else "huggingface"
-    local = LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else None
-    config = {"lang": None, "hub_name": hub, "last_model": BASE_MODEL_NAME,
-              "path_dict": {BASE_MODEL_NAME: str(local)} if local else {}, "cache_dir": None}
+    config["hub_name"] = config.get("hub_name") or hub
+    if tiny:
+        name, local = TINY_MODEL_NAME, TINY_MODEL
+    else:
+        name, local = BASE_MODEL_NAME, LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else None
+    config["last_model"] = name
+    if not isinstance(config.get("path_dict"), dict):
+        config["path_dict"] = {}
+    if local is not None:
+        config["path_dict"][name] = str(local)
     write_yaml_atomic(path, config)
     return path
 

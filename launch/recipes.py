@@ -75,6 +75,11 @@ TINY_SAVES = {BASE_MODEL_NAME: TINY_MODEL_NAME, GPT2_MODEL_NAME: TINY_GPT2_NAME}
 OWN_CUTOFF_PREFIXES = ("gpt2_",)
 
 TINY_MAX_STEPS = 4
+# Shown before a tiny-profile chat: what a user typing to it should expect, and what shows the demo's learning.
+TINY_CHAT_BANNER = ("the tiny model has about 222k parameters and started from random weights; base answers are noise "
+                    "and even the demo-trained adapter mostly imitates the style of the training replies (e.g. ask "
+                    "'主题:头痛怎么办\n内容:最近总是头痛,需要去医院吗?' and expect a '您好,...建议...' shaped reply). "
+                    "It proves the pipeline runs; medical answers need the real model (make model).")
 TINY_CUTOFF = 512
 TINY_PREDICT_SAMPLES = 8
 TINY_NEW_TOKENS = 32
@@ -207,6 +212,7 @@ def apply_tiny_profile(config: dict[str, Any], command: str) -> None:
         config["report_to"] = "none"
         config["preprocessing_num_workers"] = None
         config["dataloader_num_workers"] = 0
+        config["dataloader_pin_memory"] = False  # CPU: nothing to pin (else a warning on every run)
     if command == "train":
         config["max_steps"] = TINY_MAX_STEPS
         config["logging_steps"] = 1
@@ -307,7 +313,12 @@ def resolve_config(
     if profile == "tiny":
         recipe_deepspeed = config.get("deepspeed")
         apply_tiny_profile(config, command)
-        notes.append("profile tiny: models/tiny-qwen2, no bf16, short run, outputs under saves/tiny-qwen2")
+        tiny_model = Path(str(config.get("model_name_or_path", TINY_MODEL)))
+        shown = tiny_model.relative_to(REPO_ROOT) if tiny_model.is_relative_to(REPO_ROOT) else tiny_model
+        out = config.get("output_dir") or config.get("export_dir")
+        notes.append(f"profile tiny: {shown}, no bf16, short run" + (f", outputs in {out}" if out else ""))
+        if command in SERVE_COMMANDS:
+            notes.append(TINY_CHAT_BANNER)
         if recipe_deepspeed:
             notes.append(tiny_deepspeed_note(recipe_deepspeed, kept=bool(config.get("deepspeed"))))
     elif profile:

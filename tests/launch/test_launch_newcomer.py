@@ -103,3 +103,51 @@ def test_make_model_offline_as_a_user_runs_it():
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "error: Could not download Qwen/Qwen2.5-0.5B-Instruct from huggingface" in result.stderr
     assert not target.exists()
+
+
+def test_webui_with_the_tiny_profile_lists_the_tiny_runs(tmp_path, monkeypatch):
+    """What LLaMA-Factory's web UI shows at start: the model its user config preselects, and that model's
+    checkpoint list as the UI computes it, with a default-model config already there from an earlier run."""
+    from llamafactory.webui.common import get_model_path, load_config
+    from llamafactory.webui.control import list_checkpoints
+
+    import launch
+    from launch.plan import seed_webui_config
+
+    monkeypatch.chdir(tmp_path)  # the web UI reads ./llamaboard_cache and ./saves
+    (tmp_path / "saves" / "tiny-qwen2" / "lora" / "sft").mkdir(parents=True)
+    (tmp_path / "saves" / "tiny-qwen2" / "lora" / "sft" / "adapter_model.safetensors").write_bytes(b"")
+    default = launch.build("webui", environ=base_environ())
+    default.cwd = tmp_path
+    seed_webui_config(default)
+    assert load_config()["last_model"] == "Qwen2.5-0.5B-Instruct"
+    tiny = launch.build("webui", profile="tiny", environ=base_environ())
+    tiny.cwd = tmp_path
+    seed_webui_config(tiny)
+    last = load_config()["last_model"]
+    assert last == "tiny-qwen2"
+    assert get_model_path(last) == str(REPO_ROOT / "models" / "tiny-qwen2")
+    listed = list_checkpoints(last, "lora").choices
+    assert [c[0] if isinstance(c, tuple) else c for c in listed] == ["sft"]
+
+
+def test_tiny_chat_says_what_to_expect():
+    result = subprocess.run(launch_cmd("chat", "lora", "--profile", "tiny", "--dry-run"), cwd=REPO_ROOT,
+                            env=base_environ(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert "the tiny model has about 222k parameters and started from random weights" in result.stdout
+
+
+def test_a_run_is_quiet_by_default_and_verbose_on_request(data_dir, tmp_path):
+    from launch.plan import quiet_env
+
+    result = subprocess.run(launch_cmd("train", "lora", "--profile", "tiny", "max_steps=2",
+                                       f"output_dir={tmp_path / 'run'}", f"dataset_dir={data_dir}"),
+                            cwd=REPO_ROOT, env=base_environ(), capture_output=True, text=True, timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert "'loss'" in log and "train_loss" in log  # progress stays
+    assert "[INFO|" not in log and "Model config Qwen2Config" not in log  # 190+ lines of INFO do not
+    assert "pin_memory" not in log
+    assert quiet_env({"VERBOSE": "1"}) == {}
+    assert quiet_env({})["LLAMAFACTORY_VERBOSITY"] == "WARN"
