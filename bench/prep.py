@@ -1,22 +1,23 @@
-"""Benchmark: our dialog prep vs the seed recipe's method on a corpus the size of the real one.
+"""Benchmark: our dialog prep vs the seed recipe's method, with every record tokenized on both sides.
 
-Builds a synthetic ModelScope-style dialog JSON array of 792,099 records (the real corpus size) from the
+Builds a synthetic ModelScope-style dialog JSON array (default 100,000 records for the timed runs) from the
 bundled samples: each record combines pieces of different sample records, so records are distinct apart
-from ~5% exact duplicates (as in the real data) and dedup cannot shortcut the work. Then, on the same
-file, same machine, one run each, in separate processes:
+from ~5% exact duplicates (as in the real data) and dedup cannot shortcut the work. On the same file, in
+separate processes, interleaved, --repeats times each (the median counts):
 
-- ours: `python -m data_prep --only dialog --dialog FILE --dialog-limit 0`: every record read, checked,
-  deduplicated and written; token stats as prep computes them by default (every record of a split up
-  to --token-sample 20000; beyond that a seeded sample of 20000 plus the longest records, which the
-  manifest and the printed note say), then again with --token-sample 0 (every record tokenized) for a
-  second, printed ratio; `--exact` makes that the headline run;
+- ours: `python -m data_prep --only dialog --dialog FILE --dialog-limit 0 --token-sample 0`: every record
+  read, checked, deduplicated, written and tokenized (batch encoding through the fast tokenizer);
 - seed: the seed recipe's code for all records: json.load, shuffle, build the prompts, write with
-  jsonlines, then one tokenizer call per record for the maximum length.
+  jsonlines, then one tokenizer call per record for the maximum length (it reports its tokenizing time).
+
+Then ours runs once on a corpus the size of the real one (792,099 records, --full-n; 0 skips it) for its
+time and peak RSS, and once more at the timed size with prep's default sampled token statistics.
 
 Both use the tokenizer of --model (default: the offline tiny model). The last line is
-`prep speedup vs seed: <X>x (ours <s> s, seed <s> s, n=<N>, peak RSS <MB> MB)` (peak RSS is ours).
+`prep speedup vs seed: <X>x (ours <s> s, seed <s> s, n=<N>, peak RSS <MB> MB)` (medians at the timed
+size; peak RSS is ours on the full-size corpus when that ran).
 
-    python bench/prep.py [--n 792099] [--model models/tiny-qwen2] [--keep]
+    python bench/prep.py [--n 100000] [--full-n 792099] [--repeats 3] [--model models/tiny-qwen2] [--keep]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,7 @@ SAMPLE = ROOT / "data_prep" / "samples" / "Chinese-medical-dialogue" / "data" / 
 REAL_SIZE = 792_099
 
 SEED_SCRIPT = r"""
-import json, os, random, sys, jsonlines
+import json, os, random, sys, time, jsonlines
 from transformers import AutoTokenizer
 read_file, output_dir, model = sys.argv[1], sys.argv[2], sys.argv[3]
 tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=True)
@@ -54,12 +56,13 @@ for data in datas:
 with jsonlines.open(os.path.join(output_dir, 'dialog_train.jsonl'), 'w') as f:
     for data in processed_datas:
         f.write(data)
+start = time.perf_counter()  # added for the bench: the tokenizing share of the seed's time
 max_len = 0
 for data in processed_datas:
     now_len = len(tokenizer(data['instruction'] + '\n' + data['output'])['input_ids'])
     if now_len > max_len:
         max_len = now_len
-print('max_len', max_len, 'records', len(processed_datas))
+print('max_len', max_len, 'records', len(processed_datas), 'tokenize_s', round(time.perf_counter() - start, 2))
 """
 
 
@@ -102,49 +105,68 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float, str]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=REAL_SIZE)
+    ap.add_argument("--n", type=int, default=100_000, help="records of the corpus for the timed, repeated runs")
+    ap.add_argument("--full-n", type=int, default=REAL_SIZE, help="records for ours' one full-size run (0: skip)")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", default=str(ROOT / "models" / "tiny-qwen2"))
-    ap.add_argument("--keep", action="store_true", help="keep the generated corpus and outputs")
-    ap.add_argument("--exact", action="store_true", help="ours tokenizes every record (--token-sample 0)")
-    ap.add_argument("--skip-exact", action="store_true", help="skip the extra every-record-tokenized run")
+    ap.add_argument("--keep", action="store_true", help="keep the generated corpora and outputs")
     args = ap.parse_args(argv)
 
-    out_root = ROOT / "bench" / "out"  # git-ignored; the corpus is ~0.5 GB, removed unless --keep
+    out_root = ROOT / "bench" / "out"  # git-ignored; the full corpus is ~0.5 GB, removed unless --keep
     out_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="prep-bench-", dir=out_root))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "PYTHONPATH": str(ROOT)}
+
+    def ours(corpus: Path, name: str, exact: bool = True) -> tuple[float, float, Path]:
+        out = work / name
+        cmd = [sys.executable, "-m", "data_prep", "--only", "dialog", "--dialog", str(corpus),
+               "--dialog-limit", "0", "--out-dir", str(out / "data" / "sft"),
+               "--dataset-info", str(out / "dataset_info.json"), "--model", args.model,
+               *(["--token-sample", "0"] if exact else [])]
+        seconds, rss, _ = timed(cmd, env)
+        return seconds, rss, out
+
+    def seed(corpus: Path, name: str) -> tuple[float, float, str]:
+        out = work / name
+        out.mkdir()
+        seconds, rss, log = timed([sys.executable, "-c", SEED_SCRIPT, str(corpus), str(out), args.model], env)
+        return seconds, rss, log.strip().splitlines()[-1]
+
     try:
         corpus = work / "train_0001_of_0001.json"
         size = build_corpus(corpus, args.n)
         print(f"corpus: {args.n} records, {size / 1e6:.0f} MB")
-        def ours(name: str, exact: bool) -> tuple[float, float, Path]:
-            out = work / name
-            cmd = [sys.executable, "-m", "data_prep", "--only", "dialog", "--dialog", str(corpus),
-                   "--dialog-limit", "0", "--out-dir", str(out / "data" / "sft"),
-                   "--dataset-info", str(out / "dataset_info.json"), "--model", args.model,
-                   *(["--token-sample", "0"] if exact else [])]
-            seconds, rss, log = timed(cmd, env)
-            print("\n".join(log.strip().splitlines()[-6:]))
-            return seconds, rss, out
-
-        ours_s, ours_rss, ours_out = ours("ours", args.exact)
-        # the same run with every record tokenized, so the sampled token stats' share of the gain is visible
-        exact_s = None if args.exact or args.skip_exact else ours("ours-exact", True)[0]
-        seed_out = work / "seed"
-        seed_out.mkdir()
-        seed_s, seed_rss, seed_log = timed([sys.executable, "-c", SEED_SCRIPT, str(corpus), str(seed_out), args.model],
-                                           env)
-        print(f"seed: {seed_log.strip().splitlines()[-1]} (peak RSS {seed_rss:.0f} MB)")
+        runs: dict[str, list[float]] = {"ours": [], "seed": []}
+        rss_at_n, seed_line = 0.0, ""
+        for repeat in range(args.repeats):
+            seconds, rss, ours_out = ours(corpus, f"ours-{repeat}")
+            runs["ours"].append(seconds)
+            rss_at_n = max(rss_at_n, rss)
+            seconds, _, seed_line = seed(corpus, f"seed-{repeat}")
+            runs["seed"].append(seconds)
+        ours_s, seed_s = statistics.median(runs["ours"]), statistics.median(runs["seed"])
+        tokenize_s = float(seed_line.split("tokenize_s")[-1]) if "tokenize_s" in seed_line else float("nan")
         manifest = json.loads((ours_out / "data" / "sft" / "manifest.json").read_text(encoding="utf-8"))
         d = manifest["datasets"]
-        print(f"ours: dialog_train {d['dialog_train']['written']} + dialog_test {d['dialog_test']['written']} written, "
-              f"skipped {d['dialog_train']['skipped']}, max tokens {d['dialog_train']['tokens']['max']}")
-        if exact_s is not None:
-            print(f"prep speedup vs seed, every record tokenized (--token-sample 0): {seed_s / exact_s:.1f}x "
-                  f"(ours {exact_s:.1f} s, seed {seed_s:.1f} s)")
+        print(f"ours: dialog_train {d['dialog_train']['written']} + dialog_test {d['dialog_test']['written']} "
+              f"written, skipped {d['dialog_train']['skipped']}, max tokens {d['dialog_train']['tokens']['max']}; "
+              f"runs {', '.join(f'{t:.1f}' for t in runs['ours'])} s (peak RSS {rss_at_n:.0f} MB)")
+        print(f"seed: {seed_line}; runs {', '.join(f'{t:.1f}' for t in runs['seed'])} s")
+        print(f"seed's tokenizing: {tokenize_s:.1f} of {seed_s:.1f} s ({100 * tokenize_s / seed_s:.0f}%); the same "
+              f"tokenizer work on {os.cpu_count()} cores bounds ours at {seed_s / (tokenize_s / os.cpu_count()):.1f}x")
+        sampled_s = ours(corpus, "ours-sampled", exact=False)[0]
+        print(f"ours with prep's default sampled token stats (--token-sample 20000): {sampled_s:.1f} s "
+              f"({seed_s / sampled_s:.1f}x the seed)")
+        rss = rss_at_n
+        if args.full_n:
+            full = work / "full.json"
+            build_corpus(full, args.full_n)
+            full_s, rss, _ = ours(full, "ours-full")
+            print(f"ours on the full-size corpus (n={args.full_n}, every record tokenized): {full_s:.1f} s, "
+                  f"peak RSS {rss:.0f} MB")
         print(f"prep speedup vs seed: {seed_s / ours_s:.1f}x (ours {ours_s:.1f} s, seed {seed_s:.1f} s, "
-              f"n={args.n}, peak RSS {ours_rss:.0f} MB)")
+              f"n={args.n}, peak RSS {rss:.0f} MB)")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
