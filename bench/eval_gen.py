@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,8 +120,18 @@ def main() -> int:
                         "stable timings on a shared machine)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side (interleaved); the median counts")
     parser.add_argument("--skip-llamafactory", action="store_true", help="leave out LLaMA-Factory's predict")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data, trained model, outputs)")
     args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="eval-gen-bench-"))  # prepared data, the trained model, outputs
+    try:
+        return run(args, tmp)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
+
+def run(args, tmp: Path) -> int:
+    """The bench in `tmp`; 1 when ours and the seed's answers differ."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -133,7 +144,6 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     tasks = parse_tasks(args.tasks)
-    tmp = Path(tempfile.mkdtemp(prefix="eval-gen-bench-"))
     tiny = REPO / "models" / "tiny-qwen2"
     data_dir = Path(args.data_dir) if args.data_dir else prepare_data(tmp, tiny) / "data" / "sft"
     t0 = time.perf_counter()
