@@ -10,6 +10,7 @@ from .metrics_mrg import score_mrg
 from .metrics_norm import score_norm
 from .metrics_triage import score_triage
 from .samples import Sample, TaskScore
+from .tasks import DIALOG_STYLE
 
 
 def score_task(task: str, samples: list[Sample], bertscore: BertScore | None = None,
@@ -19,7 +20,7 @@ def score_task(task: str, samples: list[Sample], bertscore: BertScore | None = N
         result = score_norm(samples)
     elif task == "mrg":
         result = score_mrg(samples, bertscore)
-    elif task == "dialog":
+    elif task in DIALOG_STYLE:
         result = score_dialog(samples)
     elif task == "triage":
         result = score_triage(samples, labels)

@@ -1,4 +1,5 @@
-"""Render prompts exactly as LLaMA-Factory rendered them for training (`template: qwen`)."""
+"""Render prompts exactly as LLaMA-Factory rendered them for training, with the run's template (`qwen` by
+default)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ class PromptRenderer:
         self.template = get_template_and_fix_tokenizer(tokenizer, DataArguments(template=template))
         self.system = system
 
-    def encode(self, user_content: str) -> list[int]:
-        messages = [{"role": "user", "content": user_content}, {"role": "assistant", "content": ""}]
-        prompt_ids, _ = self.template.encode_oneturn(self.tokenizer, messages, self.system)
+    def encode(self, user_content: str | list[dict]) -> list[int]:
+        """One user turn, or a conversation ending in a user turn (earlier turns as in training: the
+        template renders them, as LLaMA-Factory's predict does, before the open assistant turn)."""
+        turns = [{"role": "user", "content": user_content}] if isinstance(user_content, str) else list(user_content)
+        prompt_ids, _ = self.template.encode_oneturn(self.tokenizer, [*turns, {"role": "assistant", "content": ""}],
+                                                     self.system)
         return prompt_ids
 
     def stop_token_ids(self) -> list[int]:

@@ -124,8 +124,10 @@ score 0 on every per-sample metric and are counted under "zero-scored".
   rouge-1/2/l F on characters, averaged over all references), each report rendered as `key：value` for the
   keys it has, in its own order; a report with a non-string value scores 0 (`non_string_value`);
   `bertscore_f1` per field vs the first report (pairs with an empty side are 0, as bert-score defines).
-- dialog: `bleu-4`, `rouge-*` exactly as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique
-  character n-grams / all n-grams over all answers.
+- dialog, qa (seed 000's chatbot dialogues, earlier turns rendered as in training): `bleu-4`, `rouge-*` exactly
+  as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique character n-grams / all n-grams over all
+  answers. A GPT-2 with a BERT vocab is scored on its text without the spaces its tokenizer puts between
+  Chinese characters.
 - triage: the answer parsed into a department label set; `subset_accuracy` rows whose set equals the gold set
   (the seed's accuracy_score over multi-hot rows); `micro_*` over all labels, `macro_*` the mean over the task's
   labels (scikit-learn, zero_division=0); `unknown_labels` predicted labels outside the label set (each a false
@@ -133,13 +135,26 @@ score 0 on every per-sample metric and are counted under "zero-scored".
 """
 
 
+def scored_on(summary: dict, info: dict) -> str:
+    """The tasks a checkpoint was scored on, a budget its context cut short, and the tasks left out with why
+    (a classifier answers triage only; a model trained from scratch, its training datasets' tasks)."""
+    budgets, asked = info.get("max_new_tokens") or {}, summary["settings"].get("max_new_tokens") or {}
+    parts = [task + (f" (max_new_tokens {budgets[task]}: its context)" if task in budgets and task in asked
+                     and budgets[task] < asked[task] else "") for task in info["tasks"]]
+    text = ", ".join(parts) or "nothing"
+    by_reason: dict[str, list[str]] = {}
+    for task, why in (info.get("not_scored") or {}).items():
+        by_reason.setdefault(why, []).append(task)
+    return text + "".join(f"; not {', '.join(tasks)}: {why}" for why, tasks in by_reason.items())
+
+
 def render_report(summary: dict) -> str:
     settings = summary["settings"]
     lines = ["# Evaluation report", "", f"Deltas are against `{summary['base']}`.", "", "## Checkpoints", "",
-             "| name | path | base model (adapters) | prompt (template, system) |", "|---|---|---|---|"]
+             "| name | path | base model (adapters) | prompt (template, system) | scored on |", "|---|---|---|---|---|"]
     for name, info in summary["checkpoints"].items():
         base = "`" + info["base"] + "`" if info.get("base") else ""
-        lines.append(f"| {name} | `{info['path']}` | {base} | {info.get('prompt', '')} |")
+        lines.append(f"| {name} | `{info['path']}` | {base} | {info.get('prompt', '')} | {scored_on(summary, info)} |")
     lines += ["", "## Results", "", markdown_tables(summary), coverage_notes(summary), per_label_tables(summary),
               METRIC_NOTES, "![scores per task](chart.png)", "",
               "Five worst-scored samples per task and checkpoint: [worst_samples.md](worst_samples.md).", "",

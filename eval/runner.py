@@ -160,11 +160,12 @@ def run_eval(
             return generator
 
         info = {"path": ckpt.path, "base": ckpt.base, "backend": chosen, "prompt": prompting[ckpt.name], "tasks": {}}
+        planned, info["not_scored"] = route.plan(test_sets, budget)
+        info["max_new_tokens"] = {task: new_tokens for task, (_, new_tokens) in planned.items()}
         try:
-            for task in route.applicable(task_names):
+            for task, (prompts, new_tokens) in planned.items():
                 records = test_sets[task]
-                prompts = [route.encode(r) for r in records]
-                key = cache_key({"model": ckpt.fingerprint(), "dtype": dtype, "max_new_tokens": budget[task],
+                key = cache_key({"model": ckpt.fingerprint(), "dtype": dtype, "max_new_tokens": new_tokens,
                                  "decoding": "greedy", **route.key})
                 task_rel = f"{_dir_name(ckpt.name)}/{task}"
                 task_dir = out_dir / task_rel
@@ -172,8 +173,7 @@ def run_eval(
                 slice_size = max(batch_size, VLLM_SLICE) if chosen == "vllm" else batch_size
                 rows = generate_cached(
                     task_dir / "predictions.jsonl", key, prompts, [r["output"] for r in records], get_generator,
-                    budget[task], slice_size, lambda ids, tok=route.tokenizer: tok.decode(ids, skip_special_tokens=False),
-                    desc=f"{ckpt.name}/{task}")
+                    new_tokens, slice_size, route.decode_prompt, desc=f"{ckpt.name}/{task}")
                 samples = _samples(records, rows, task)
                 scored = score_task(task, samples, bertscore, labels)
                 scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)

@@ -40,6 +40,12 @@ TASKS: dict[str, TaskSpec] = {
         512,
         ("bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "mean_length"),
     ),
+    # seed 000's chatbot dialogues (med_qa_test, earlier turns as history): the dialog metrics on short answers
+    "qa": TaskSpec(
+        "qa",
+        128,
+        ("bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "mean_length"),
+    ),
     # patient question -> department label set (seed 004); answers are a few short labels
     "triage": TaskSpec(
         "triage",
@@ -48,8 +54,18 @@ TASKS: dict[str, TaskSpec] = {
          "macro_recall", "unknown_labels"),
     ),
 }
-# Tasks a sequence classifier (seed 004's BERT) is scored on; generative checkpoints are scored on all.
+# Tasks a sequence classifier (seed 004's BERT) is scored on; generative checkpoints are scored on all, except
+# a model trained from scratch, which knows only its training datasets' tasks (see task_of_dataset).
 CLASSIFIER_TASKS = ("triage",)
+# Tasks scored with the dialog metrics (LLaMA-Factory's BLEU/ROUGE, distinct-n, length).
+DIALOG_STYLE = ("dialog", "qa")
+DATASET_PREFIX = "med_"  # data_prep registers task X's splits as med_X and med_X_test
+
+
+def task_of_dataset(name: str) -> str | None:
+    """The eval task of a registered dataset name (med_qa -> qa, med_dialog_test -> dialog), else None."""
+    task = name.strip().removeprefix(DATASET_PREFIX).removesuffix("_test")
+    return task if name.strip().startswith(DATASET_PREFIX) and task in TASKS else None
 
 # Metrics that are not percentages; charts leave them out so the bars share one 0-100 axis.
 NOT_PERCENT = {"mean_length", "unknown_labels"}

@@ -8,6 +8,7 @@ import logging
 import re
 from pathlib import Path
 
+from .detokenize import bert_decoded, join_bert_spaces
 from .samples import Sample
 from .tasks import REPORT_FIELDS
 
@@ -122,6 +123,7 @@ def load_test_set(path: Path, task: str, limit: int | None = None) -> list[dict]
                 raise InputError(f"{where}: `{key}` must be a string, got {record.get(key)!r:.60}")
         if not (record["instruction"] or record["input"]):
             raise InputError(f"{where}: empty prompt (`instruction` and `input` both empty)")
+        _check_history(where, record.get("history"))
         if task == "mrg":
             _parse_gold(where, record["output"], "`output`")
             refs = record.get("references")
@@ -134,9 +136,29 @@ def load_test_set(path: Path, task: str, limit: int | None = None) -> list[dict]
     return records[:limit] if limit else records
 
 
+def _check_history(where: str, history) -> None:
+    """`history` (med_qa's earlier turns): null, or a list of [question, answer] string pairs."""
+    if history is None:
+        return
+    if not isinstance(history, list) or any(
+            not isinstance(turn, list) or len(turn) != 2 or not all(isinstance(t, str) for t in turn)
+            for turn in history):
+        raise InputError(f"{where}: `history` must be a list of [question, answer] string pairs, got "
+                         f"{history!r:.60}")
+
+
 def user_content(record: dict) -> str:
     """The user turn exactly as LLaMA-Factory's alpaca converter builds it: instruction, then input."""
     return "\n".join(part for part in (record["instruction"], record["input"]) if part)
+
+
+def conversation(record: dict) -> list[dict]:
+    """The messages before the answer, as LLaMA-Factory's alpaca converter builds them: each `history`
+    [question, answer] pair as an earlier user and assistant turn, then the user turn."""
+    turns = []
+    for question, answer in record.get("history") or []:
+        turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    return [*turns, {"role": "user", "content": user_content(record)}]
 
 
 def load_predictions(path: Path, task: str, test_records: list[dict] | None = None) -> list[Sample]:
@@ -151,12 +173,20 @@ def load_predictions(path: Path, task: str, test_records: list[dict] | None = No
     if test_records is not None and len(rows) > len(test_records):
         raise InputError(f"{path}: {len(rows)} predictions but the test file has only {len(test_records)} records")
     samples, truncated_labels, seen = [], 0, {}
+    # LLaMA-Factory's predict decodes labels and answers with the model's tokenizer: a BERT vocab (seeds 000,
+    # 002) spaces Chinese characters and lower-cases, so both are joined back and compared case-insensitively
+    spaced = bert_decoded(row["label"] for _, row in rows if isinstance(row.get("label"), str))
+    if spaced:
+        logger.warning("%s: labels decoded by a BERT-vocab tokenizer (spaces between Chinese characters): "
+                       "predictions and labels are scored without those spaces", path)
     for position, (line_no, row) in enumerate(rows):
         where = f"{path}:{line_no}"
         for key in ("predict", "label"):
             if not isinstance(row.get(key), str):
                 raise InputError(f"{where}: `{key}` must be a string (expected LLaMA-Factory's "
                                  "generated_predictions.jsonl keys prompt/predict/label)")
+        if spaced:
+            row = {**row, "predict": join_bert_spaces(row["predict"]), "label": join_bert_spaces(row["label"])}
         if not isinstance(row.get("prompt", ""), str):
             raise InputError(f"{where}: `prompt` must be a string")
         if row.get("finish_reason") not in (None, "stop", "length"):
@@ -173,6 +203,8 @@ def load_predictions(path: Path, task: str, test_records: list[dict] | None = No
                 raise InputError(f"{where}: index {index} is past the test file's {len(test_records)} records")
             record = test_records[index]
             label, output = row["label"].strip(), record["output"].strip()
+            if spaced:  # the BERT tokenizer lower-cased the label and dropped spaces next to Chinese characters
+                label, output = label.lower(), join_bert_spaces(output).lower()
             # LLaMA-Factory decodes labels after cutting them at cutoff_len: a prefix is the same record
             if label != output and not (label and output.startswith(label)):
                 raise InputError(f"{where}: label differs from test record {index + 1}'s output; "
