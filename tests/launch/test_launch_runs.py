@@ -53,7 +53,8 @@ def qlora_cli(work, data_dir):
     out = work / "qlora"
     cmd = launch_cmd("train", "qlora", "--profile", "tiny", f"dataset_dir={data_dir}", f"output_dir={out}",
                      "max_samples=40")
-    result = subprocess.run(cmd, env=base_environ(), cwd=work, capture_output=True, text=True, timeout=300)
+    # VERBOSE=1: LLaMA-Factory's INFO line saying it quantizes is one a quiet run leaves out
+    result = subprocess.run(cmd, env=base_environ(VERBOSE="1"), cwd=work, capture_output=True, text=True, timeout=300)
     return out, result
 
 
