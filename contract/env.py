@@ -36,8 +36,25 @@ def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
     return (value if value is not None else "0").lower() in LLAMAFACTORY_TRUE
 
 
+HUB_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")  # huggingface_hub reads the first, else the second
+
+
+def hub_offline_by(environ: Mapping[str, str] | None = None) -> str | None:
+    """The variable that puts huggingface_hub offline in `environ` (for a message naming it), None when online."""
+    environ = os.environ if environ is None else environ
+    name = next((n for n in HUB_OFFLINE_VARS if environ.get(n)), None)  # an empty value counts as unset
+    return name if name is not None and environ[name].upper() in HUB_TRUE else None
+
+
 def hub_offline(environ: Mapping[str, str] | None = None) -> bool:
     """huggingface_hub's offline mode: HF_HUB_OFFLINE, or TRANSFORMERS_OFFLINE when that is unset or empty."""
-    environ = os.environ if environ is None else environ
-    value = environ.get("HF_HUB_OFFLINE") or environ.get("TRANSFORMERS_OFFLINE")
-    return value is not None and value.upper() in HUB_TRUE
+    return hub_offline_by(environ) is not None
+
+
+VERBOSE = "VERBOSE"  # ours: third-party INFO lines in the launcher's and eval's logs
+VERBOSE_TRUE = ("1", "true", "yes", "on")
+
+
+def verbose(environ: Mapping[str, str] | None = None) -> bool:
+    """VERBOSE=1 (or true/yes/on, any case, spaces ignored: the Makefile passes it through as typed)."""
+    return (os.environ if environ is None else environ).get(VERBOSE, "").strip().lower() in VERBOSE_TRUE

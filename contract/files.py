@@ -1,8 +1,8 @@
 """The one atomic writer: a file is either the old one or the complete new one, never half-written.
 
 Every package writes its single files through here (data_prep's outputs and registrations, eval's
-predictions and reports, the launcher's resolved configs). Sets of files that must change together are
-a level above: data_prep/publish.py and eval/output_set.py.
+predictions and reports, the launcher's resolved configs: launch_config.yaml). Sets of files that must change
+together are a level above: data_prep/publish.py and eval/output_set.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+
+import yaml
 
 
 @contextlib.contextmanager
@@ -50,6 +53,24 @@ def write_text(path: Path, text: str) -> None:
 def write_json(path: Path, obj) -> None:
     """Indented UTF-8 JSON with a final newline: the format of manifest.json and dataset_info.json."""
     write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def _comment(line: object) -> str:
+    """One `# ` comment line YAML can read: the item's own line breaks become spaces, characters YAML does not
+    allow in a file are written escaped (\\x08)."""
+    text = " ".join(str(line).splitlines())
+    return "# " + "".join(ch if ch == "\t" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                          for ch in text)
+
+
+def write_yaml(path: Path, data, header: Sequence[str] = (), **dump_options) -> None:
+    """UTF-8 YAML after `header` as comment lines, one per item; `dump_options` go to yaml.safe_dump. Text stays
+    readable (Chinese unescaped) unless that would not load back equal (PyYAML writes some characters, e.g.
+    U+0085, raw and then reads them as line breaks): then everything non-ASCII is escaped."""
+    text = yaml.safe_dump(data, allow_unicode=True, **dump_options)
+    if yaml.safe_load(text) != data:
+        text = yaml.safe_dump(data, allow_unicode=False, **dump_options)
+    write_text(path, "".join(_comment(line) + "\n" for line in header) + text)
 
 
 def write_jsonl(path: Path, records: list[dict]) -> str:

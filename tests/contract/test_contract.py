@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from contract import dataset_info, datasets, manifest, models, paths, sftset
 from contract.dataset_info import DatasetInfoError
-from contract.env import HUB_OFFLINE, OFFLINE_ENV, env_flag, hub_offline
-from contract.files import atomic_path, sha256_file, write_json, write_jsonl, write_text
+from contract.env import HUB_OFFLINE, OFFLINE_ENV, env_flag, hub_offline, hub_offline_by, verbose
+from contract.files import atomic_path, sha256_file, write_json, write_jsonl, write_text, write_yaml
 from contract.prepare import PrepareFailed, prepare_into
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -50,6 +50,34 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 def test_write_json_is_indented_utf8_with_a_final_newline(tmp_path):
     write_json(tmp_path / "a.json", {"主诉": [1]})
     assert (tmp_path / "a.json").read_bytes() == '{\n  "主诉": [\n    1\n  ]\n}\n'.encode()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.dictionaries(texts, st.one_of(texts, st.integers(), st.none(), st.lists(texts, max_size=3)), max_size=6),
+       header=st.lists(texts, max_size=4))
+def test_write_yaml_reads_back_as_written_under_its_comment_header(tmp_path_factory, data, header):
+    import yaml
+
+    path = tmp_path_factory.mktemp("y") / "launch_config.yaml"
+    write_yaml(path, data, header=header, sort_keys=False)
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    # one comment line per header item, whatever line breaks the item held; then YAML that loads back equal
+    assert all(line.startswith("# ") for line in lines[:len(header)])
+    assert (yaml.safe_load(text) or {}) == data and list(yaml.safe_load(text) or {}) == list(data)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+
+def test_write_yaml_keeps_chinese_readable_and_a_failed_dump_keeps_the_old_file(tmp_path):
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    write_yaml(path, {"default_system": "你是医生"}, header=["line one\nline two"])
+    assert path.read_text(encoding="utf-8") == "# line one line two\ndefault_system: 你是医生\n"
+    with pytest.raises(yaml.representer.RepresenterError):  # not a plain value: nothing is written
+        write_yaml(path, {"x": object()})
+    assert path.read_text(encoding="utf-8") == "# line one line two\ndefault_system: 你是医生\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]
 
 
 # ---------------------------------------------------------------------------------------------- env
@@ -100,6 +128,19 @@ def test_hub_offline_is_huggingface_hubs_offline_mode():
     result = subprocess.run([sys.executable, "-c", code, json.dumps(cases)], cwd=paths.REPO_ROOT, capture_output=True,
                             text=True, check=True)
     assert json.loads(result.stdout) == []
+
+
+def test_hub_offline_by_names_the_variable_huggingface_hub_obeyed():
+    assert hub_offline_by({}) is None and hub_offline_by({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "1"}) is None
+    assert hub_offline_by({"HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "on"}) == "TRANSFORMERS_OFFLINE"
+    assert hub_offline_by({"HF_HUB_OFFLINE": "Yes", "TRANSFORMERS_OFFLINE": "1"}) == "HF_HUB_OFFLINE"
+
+
+@given(value=flag_values)
+def test_verbose_is_one_rule_for_our_own_flag(value):
+    environ = {} if value is None else {"VERBOSE": value}
+    expected = value is not None and value.strip().lower() in ("1", "true", "yes", "on")
+    assert verbose(environ) is expected
 
 
 def test_offline_env_turns_every_hub_reader_off():
