@@ -4,6 +4,24 @@ Python API:
     plan = launch.build("train", "lora", ["max_steps=50"], profile="tiny")
     plan.argv, plan.env, plan.config, plan.output_dir
     launch.run(plan, in_process=False) -> exit code
+
+One job per module (shared facts - paths, model names, file names, env flags, the writer - come from contract/):
+    cli          python -m launch: arguments, preflight, dry run, run
+    plan         build(): command line, child environment, where the resolved config goes; run()
+    resolve      recipe -> the config LLaMA-Factory runs, in a stated order, with a note on each decision
+    commands     the command names
+    recipes      which YAML a command or method uses; loading one
+    targets      base | <method> | <method>-merged: pointing a recipe at a run
+    profiles     --profile tiny
+    overrides    key=value -> typed values (validate: checked against LLaMA-Factory's arguments)
+    prepared     the datasets a config names, and the cutoff_len their manifest recommends
+    repo_paths   repo-relative recipe paths made absolute
+    preflight    checks that fail early (memory: the GPU memory estimate)
+    distributed  torchrun and its environment
+    download     make model
+    webserve     web UI / web chat with a login
+    masking      secrets hidden in what is printed; private_dir: the per-user folder for chat configs
+    paths        a re-export kept for importers outside launch (bench/packing.py); launch uses contract
 """
 
 from .errors import LaunchError

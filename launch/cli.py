@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+from contract.models import BASE_MODEL_NAME
+
+from .commands import COMMANDS
 from .download import download
 from .errors import LaunchError
 from .plan import build, run
 from .preflight import finished_run_refusal, run_checks
-from .recipes import COMMANDS
+from .profiles import PROFILES
 from .validate import validate_overrides
 
-EPILOG = """examples:
-  python -m launch train lora                         LoRA SFT (saves/Qwen2.5-0.5B-Instruct/lora/sft)
+EPILOG = f"""examples:
+  python -m launch train lora                         LoRA SFT (saves/{BASE_MODEL_NAME}/lora/sft)
   python -m launch train qlora --profile tiny         the QLoRA recipe on the offline tiny model, CPU
   python -m launch train lora learning_rate=2e-4 num_train_epochs=3
   python -m launch export qlora                       merge onto the unquantized base
   python -m launch chat lora | api lora-merged | webchat full | webui
   python -m launch predict lora max_samples=50
   NPROC_PER_NODE=8 NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 MASTER_PORT=29500 python -m launch train full
-  python -m launch model                              download Qwen2.5-0.5B-Instruct into models/
+  python -m launch model                              download {BASE_MODEL_NAME} into models/
 """
 
 
@@ -29,7 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=[*COMMANDS, "model"])
     parser.add_argument("args", nargs="*", help="a recipe/method/target, then key=value overrides")
-    parser.add_argument("--profile", choices=["tiny"], default=None,
+    parser.add_argument("--profile", choices=PROFILES, default=None,
                         help="tiny: offline tiny model, CPU-safe settings, few steps")
     parser.add_argument("--dry-run", action="store_true", help="print command, environment and config; run nothing")
     parser.add_argument("--skip-preflight", action="store_true", help="run even if preflight finds errors")

@@ -14,15 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contract.env import env_flag
+
 from .errors import LaunchError
 
 TORCHRUN_COMMANDS = ("train", "predict")  # both run `llamafactory-cli train`, the only command that uses torchrun
 TORCHRUN_VARS = ("NPROC_PER_NODE", "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
-
-
-def env_enabled(value: str | None) -> bool:
-    """LLaMA-Factory's reading of a boolean variable (extras.misc.is_env_enabled)."""
-    return (value or "0").strip().lower() in ("true", "y", "1")
 
 
 def visible_gpus() -> int:
@@ -77,7 +74,7 @@ def torchrun_env(
 
     if config.get("deepspeed"):
         reason = "DeepSpeed runs under torchrun"
-    elif env_enabled(environ.get("FORCE_TORCHRUN")):
+    elif env_flag("FORCE_TORCHRUN", environ):  # as LLaMA-Factory reads it, which then acts on it
         reason = "FORCE_TORCHRUN is set"
     elif (nproc or 1) > 1 or nnodes > 1:
         reason = "several processes asked for"

@@ -7,8 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
+from contract.env import env_flag, verbose
+from contract.models import BASE_MODEL_ID
+from contract.paths import MODELS_DIR
+
 from .errors import LaunchError
-from .paths import BASE_MODEL_ID, MODELS_DIR
 
 
 def download_plan(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -18,7 +21,7 @@ def download_plan(environ: dict[str, str] | None = None) -> dict[str, str]:
     if Path(repo_id).exists() or repo_id.startswith((".", "/")) or repo_id.count("/") != 1:
         raise LaunchError(f"MODEL={repo_id} is not a hub id of the form owner/name; `make model` downloads from "
                           "a hub (a local model dir needs no download: pass MODEL= to the other targets).")
-    hub = "modelscope" if environ.get("USE_MODELSCOPE_HUB", "").strip() in ("1", "true", "True") else "huggingface"
+    hub = "modelscope" if env_flag("USE_MODELSCOPE_HUB", environ) else "huggingface"
     return {"repo_id": repo_id, "hub": hub, "local_dir": str(MODELS_DIR / repo_id.split("/")[-1])}
 
 
@@ -29,7 +32,7 @@ def snapshot(repo_id: str, hub: str, local_dir: str) -> str:
             from modelscope import snapshot_download
         except ImportError as exc:
             raise LaunchError("USE_MODELSCOPE_HUB=1 needs the modelscope package: pip install modelscope.") from exc
-        if not os.environ.get("VERBOSE"):  # its per-retry warnings bury the one sentence that matters
+        if not verbose():  # its per-retry warnings bury the one sentence that matters
             for name in ("modelscope", "modelscope_hub"):
                 logging.getLogger(name).setLevel(logging.ERROR)
         return snapshot_download(repo_id, local_dir=local_dir)

@@ -8,27 +8,32 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from contract.env import HUB_OFFLINE, env_flag, verbose
+from contract.files import write_yaml
+from contract.models import BASE_MODEL_NAME, LOCAL_BASE_MODEL, TINY_MODEL, TINY_MODEL_NAME
+from contract.paths import LAUNCH_CONFIG, REPO_ROOT
+
+from .commands import COMMANDS
 from .distributed import TORCHRUN_VARS, interpreter_bin, torchrun_env
 from .errors import LaunchError
 from .masking import mask_value, masked_mapping
-from .paths import BASE_MODEL_NAME, LOCAL_BASE_MODEL, REPO_ROOT, TINY_MODEL, TINY_MODEL_NAME
+from .overrides import parse_overrides
 from .private_dir import private_dir
-from .recipes import COMMANDS, parse_overrides, resolve_config, select_recipe
+from .profiles import TINY
+from .resolve import resolve_config
+from .targets import select_recipe
 from .webserve import DEFAULT_HOST, AuthError, check_access, is_loopback, parse_auth
 
-RESOLVED_NAME = "launch_config.yaml"
 # Variables the Makefile exports even when unset (as empty strings); LLaMA-Factory would read "" as a value
 # (int("") for NNODES), so empty ones are removed from the child's environment.
 PASSTHROUGH = (*TORCHRUN_VARS, "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB", "API_KEY", "WEBUI_AUTH", "MODEL", "HOST", "PORT",
                "CUDA_VISIBLE_DEVICES")
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 DEFAULT_API_PORT = "8000"
 
 
@@ -47,9 +52,12 @@ class Plan:
     output_dir: Path | None
     cwd: Path = REPO_ROOT
     notes: list[str] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))  # what build() was given
 
     def env_for_child(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not (k in PASSTHROUGH and not v.strip())}
+        """The environment the command runs in: the one the plan was built from (minus the Makefile's empty
+        exports), plus the launcher's variables."""
+        env = {k: v for k, v in self.environ.items() if not (k in PASSTHROUGH and not v.strip())}
         env.update(self.env)
         return env
 
@@ -100,16 +108,12 @@ def _server_env(command: str, target: str | None, environ: dict[str, str]) -> di
     if command in ("webui", "webchat"):
         try:
             auth = parse_auth(environ.get("WEBUI_AUTH"))
-            check_access(command, host, auth, environ.get("GRADIO_SHARE", "").strip().lower() in ("true", "y", "1"))
+            check_access(command, host, auth, env_flag("GRADIO_SHARE", environ))
         except AuthError as exc:
             raise LaunchError(str(exc)) from exc
         if auth:
             env["WEBUI_AUTH"] = environ["WEBUI_AUTH"].strip()
     return env
-
-
-def verbose(environ: dict[str, str]) -> bool:
-    return environ.get("VERBOSE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def quiet_env(environ: dict[str, str]) -> dict[str, str]:
@@ -130,7 +134,7 @@ def _run_env(command: str, config: dict[str, Any], target: str | None,
         env["CUDA_VISIBLE_DEVICES"] = environ["CUDA_VISIBLE_DEVICES"].strip()
     model = str(config.get("model_name_or_path") or "")
     if model and Path(model).is_dir():
-        env.update(OFFLINE)  # local model: never wait on a hub
+        env.update(HUB_OFFLINE)  # local model: never wait on a hub
     distributed, notes = torchrun_env(command, config, environ)  # train/predict: torchrun, PATH
     env.update(distributed)
     env.update(quiet_env(environ))
@@ -163,7 +167,7 @@ def build(
         if recipe_or_method:
             raise LaunchError("webui takes no recipe: pick model, data and checkpoints in the browser.")
         env, _ = _run_env(command, {}, None, environ)
-        return Plan(command, None, None, profile, {}, [*web, "webui"], env, None, None)
+        return Plan(command, None, None, profile, {}, [*web, "webui"], env, None, None, environ=environ)
 
     recipe, target = select_recipe(command, recipe_or_method)
     config, notes = resolve_config(command, recipe, target, extra, profile, environ)
@@ -175,7 +179,7 @@ def build(
     out_key = {"train": "output_dir", "predict": "output_dir", "export": "export_dir"}.get(command)
     output_dir = Path(config[out_key]) if out_key and config.get(out_key) else None
     if output_dir is not None:
-        config_path = output_dir / RESOLVED_NAME
+        config_path = output_dir / LAUNCH_CONFIG
     else:  # chat/api/webchat have no output dir: a file named by content (repeats reuse it, no clutter) in a
         # folder only this user can read or write, since the launcher runs whatever config it finds there
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -185,7 +189,8 @@ def build(
         argv = [*web, command, str(config_path)]
     else:
         argv = [cli, "train" if command == "predict" else command, str(config_path)]
-    return Plan(command, recipe, target, profile, config, argv, env, config_path, output_dir, notes=notes)
+    return Plan(command, recipe, target, profile, config, argv, env, config_path, output_dir, notes=notes,
+                environ=environ)
 
 
 def write_config(plan: Plan) -> None:
@@ -195,23 +200,7 @@ def write_config(plan: Plan) -> None:
         return
     header = [f"launched by: python -m launch {plan.command}" + (f" ({plan.recipe.name})" if plan.recipe else "")]
     header += plan.notes + plan.env_lines()
-    write_yaml_atomic(plan.config_path, plan.config, header=header, sort_keys=False)
-
-
-def write_yaml_atomic(path: Path, data: dict, header: list[str] = (), **dump_options) -> None:
-    """Write YAML (after `header` as # comments) to a temp file beside `path` and rename it into place;
-    no half-written file on error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for line in header:
-                handle.write("# " + " ".join(str(line).splitlines()) + "\n")
-            yaml.safe_dump(data, handle, allow_unicode=True, **dump_options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_yaml(plan.config_path, plan.config, header=header, sort_keys=False)
 
 
 def seed_webui_config(plan: Plan) -> Path | None:
@@ -219,14 +208,14 @@ def seed_webui_config(plan: Plan) -> Path | None:
     saves/<model>/<type>/ runs with no clicks: Qwen2.5-0.5B-Instruct on the first `make webui` only (a user's later
     choice is kept); the tiny model whenever PROFILE=tiny asks for it (other settings in the file are kept)."""
     path = plan.cwd / "llamaboard_cache" / "user_config.yaml"
-    tiny = plan.profile == "tiny"
+    tiny = plan.profile == TINY
     if path.exists() and not tiny:
         return None
     config = {"lang": None, "hub_name": None, "last_model": None, "path_dict": {}, "cache_dir": None}
     if path.exists():
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         config.update(loaded if isinstance(loaded, dict) else {})
-    hub = "modelscope" if plan.env.get("USE_MODELSCOPE_HUB") in ("1", "true", "True") else "huggingface"
+    hub = "modelscope" if env_flag("USE_MODELSCOPE_HUB", plan.env) else "huggingface"
     config["hub_name"] = config.get("hub_name") or hub
     if tiny:
         name, local = TINY_MODEL_NAME, TINY_MODEL
@@ -237,7 +226,7 @@ def seed_webui_config(plan: Plan) -> Path | None:
         config["path_dict"] = {}
     if local is not None:
         config["path_dict"][name] = str(local)
-    write_yaml_atomic(path, config)
+    write_yaml(path, config)
     return path
 
 
@@ -267,7 +256,7 @@ def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> 
         return subprocess.run(plan.argv, env=plan.env_for_child(), cwd=plan.cwd).returncode
     if plan.command not in ("train", "predict", "export"):
         raise LaunchError(f"'{plan.command}' is a server/interactive command: run it as a subprocess.")
-    if plan.env.get("FORCE_TORCHRUN") == "1":
+    if env_flag("FORCE_TORCHRUN", plan.env):
         raise LaunchError("This plan runs under torchrun (several processes or DeepSpeed): run it as a "
                           "subprocess (in_process=False), not inside this Python process.")
     saved = {k: os.environ.get(k) for k in plan.env}

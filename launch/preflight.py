@@ -11,9 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from contract import dataset_info
+from contract.dataset_info import DatasetInfoError
+from contract.env import env_flag, hub_offline_by
+from contract.models import BASE_MODEL_ID
+from contract.paths import DATASET_INFO, MODELS_DIR, SAVES_DIR
+
 from . import memory
-from .paths import BASE_MODEL_ID, REPO_ROOT
-from .recipes import read_dataset_info, registered_datasets
+from .prepared import dataset_dir, registered_datasets
+from .profiles import TINY
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -34,7 +40,7 @@ def _cuda_available() -> bool:
 
 
 def check_cuda(plan: Plan) -> list[Finding]:
-    if plan.command not in ("train", "predict") or plan.profile == "tiny" or _cuda_available():
+    if plan.command not in ("train", "predict") or plan.profile == TINY or _cuda_available():
         return []
     return [Finding("error", "No CUDA GPU is visible (torch.cuda.is_available() is False), and this recipe "
                              "trains/generates with Qwen2.5-0.5B in bf16. Run it on a machine with an NVIDIA "
@@ -77,7 +83,7 @@ def check_deepspeed(plan: Plan) -> list[Finding]:
 def check_torchrun(plan: Plan) -> list[Finding]:
     """LLaMA-Factory starts `torchrun` by name: it must be on the child's PATH (the launcher puts this
     interpreter's bin dir first, which holds it in a venv)."""
-    if plan.env.get("FORCE_TORCHRUN") != "1":
+    if not env_flag("FORCE_TORCHRUN", plan.env):
         return []
     if shutil.which("torchrun", path=plan.env_for_child().get("PATH")) is not None:
         return []
@@ -87,7 +93,8 @@ def check_torchrun(plan: Plan) -> list[Finding]:
 
 
 def _is_local(value: str) -> bool:
-    return os.path.isabs(value) or value.startswith((".", "saves/", "models/")) or Path(value).exists()
+    ours = (".", f"{SAVES_DIR.name}/", f"{MODELS_DIR.name}/")
+    return os.path.isabs(value) or value.startswith(ours) or Path(value).exists()
 
 
 def check_model(plan: Plan) -> list[Finding]:
@@ -96,23 +103,25 @@ def check_model(plan: Plan) -> list[Finding]:
         return [Finding("error", "The recipe has no model_name_or_path.")] if plan.command != "webui" else []
     if _is_local(value):
         if not (Path(value) / "config.json").is_file():
-            hint = ("train or export it first (make train-<method> / make export)" if "saves" in Path(value).parts
+            hint = ("train or export it first (make train-<method> / make export)" if SAVES_DIR.name in Path(value).parts
                     else "run `make model` (or `make tiny-model` for the tiny profile), or set MODEL= to a model dir")
             return [Finding("error", f"Model directory {value} has no config.json: {hint}.")]
         return []
-    return check_hub_model(value)
+    return check_hub_model(value, plan.env_for_child())
 
 
-def check_hub_model(repo_id: str) -> list[Finding]:
-    """A hub id is fine when cached; otherwise it must be reachable, unless downloads are off."""
-    if os.environ.get("USE_MODELSCOPE_HUB", "").strip() in ("1", "true", "True"):
+def check_hub_model(repo_id: str, environ: dict[str, str]) -> list[Finding]:
+    """A hub id is fine when cached; otherwise it must be reachable, unless downloads are off in `environ` (the
+    run's environment: what LLaMA-Factory and huggingface_hub will obey)."""
+    if env_flag("USE_MODELSCOPE_HUB", environ):
         return [Finding("info", f"{repo_id} will be fetched from ModelScope (USE_MODELSCOPE_HUB=1) if not cached.")]
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
         return []
-    if os.environ.get("HF_HUB_OFFLINE", "").strip() in ("1", "true", "True"):
-        return [Finding("error", f"{repo_id} is not downloaded and HF_HUB_OFFLINE is set: run `make model` on a "
+    offline = hub_offline_by(environ)
+    if offline:
+        return [Finding("error", f"{repo_id} is not downloaded and {offline} is set: run `make model` on a "
                                  "connected machine (it saves to models/, which the launcher then uses), or set "
                                  "MODEL= to a local model directory.")]
     try:
@@ -143,19 +152,26 @@ def check_datasets(plan: Plan) -> list[Finding]:
     names = registered_datasets(plan.config)
     if not names:
         return []
-    dataset_dir = Path(plan.config.get("dataset_dir") or REPO_ROOT)
-    info = read_dataset_info(dataset_dir)
-    if info is None:
-        return [Finding("error", f"{dataset_dir / 'dataset_info.json'} does not exist: run `make data` to prepare "
-                                 "and register the med_* datasets.")]
+    folder = dataset_dir(plan.config)
+    info_path = folder / DATASET_INFO
+    if not info_path.is_file():
+        return [Finding("error", f"{info_path} does not exist: run `make data` to prepare and register the med_* "
+                                 "datasets.")]
+    try:
+        info = dataset_info.read(info_path)
+    except (DatasetInfoError, OSError) as exc:
+        return [Finding("error", f"{exc}: run `make data`.")]
     out = []
     for name in names:
         entry = info.get(name)
         if entry is None:
-            out.append(Finding("error", f"Dataset '{name}' is not registered in {dataset_dir / 'dataset_info.json'} "
+            out.append(Finding("error", f"Dataset '{name}' is not registered in {info_path} "
                                         f"(registered: {', '.join(sorted(info)) or 'none'}): run `make data`."))
-        elif "file_name" in entry and not (dataset_dir / entry["file_name"]).exists():
-            out.append(Finding("error", f"Dataset '{name}' points at {dataset_dir / entry['file_name']}, which does "
+        elif not isinstance(entry, dict):
+            out.append(Finding("error", f"{info_path}: '{name}' is not a dataset entry (expected an object with "
+                                        f"file_name, found {type(entry).__name__}): run `make data`."))
+        elif isinstance(entry.get("file_name"), str) and not (folder / entry["file_name"]).exists():
+            out.append(Finding("error", f"Dataset '{name}' points at {folder / entry['file_name']}, which does "
                                         "not exist: run `make data`."))
     return out
 
@@ -237,7 +253,7 @@ def memory_estimate(plan: Plan) -> memory.MemoryEstimate | None:
     dims = _model_dims(str(plan.config["model_name_or_path"]))
     if dims is None:
         return None
-    devices = 1 if plan.profile == "tiny" else world_size(plan.env_for_child())  # tiny: CPU, skip importing torch
+    devices = 1 if plan.profile == TINY else world_size(plan.env_for_child())  # tiny: CPU, skip importing torch
     return memory.estimate(dims, plan.config, devices, zero_stage(plan.config))
 
 
@@ -249,7 +265,7 @@ def check_memory(plan: Plan) -> list[Finding]:
     if est is None:
         return []
     findings = [Finding("info", f"GPU memory estimate: {est.describe()}.")]
-    if plan.profile != "tiny" and _cuda_available():
+    if plan.profile != TINY and _cuda_available():
         import torch
 
         free, total = torch.cuda.mem_get_info(0)

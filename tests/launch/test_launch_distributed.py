@@ -20,9 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import launch
+from contract.paths import REPO_ROOT
 from launch.distributed import interpreter_bin, torchrun_env
 from launch.errors import LaunchError
-from launch.paths import REPO_ROOT
 from tests.conftest import has_cuda
 from tests.launch.conftest import base_environ, free_port, launch_cmd
 
@@ -44,7 +44,8 @@ def user_path() -> str:
 
 def user_env(**extra: str) -> dict[str, str]:
     env = base_environ(**extra)
-    env.update(PATH=user_path(), OMP_NUM_THREADS="1")
+    # VERBOSE=1: the ranks' "Process rank: r, world size: w" lines these tests read are LLaMA-Factory INFO lines
+    env.update(PATH=user_path(), OMP_NUM_THREADS="1", VERBOSE="1")
     assert shutil.which("torchrun", path=env["PATH"]) is None  # else these tests would prove nothing
     return env
 

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 import launch
-from launch.paths import GPT2_MODEL_ID, RECIPE_DIR, REPO_ROOT, TINY_GPT2, TINY_GPT2_SCRATCH
-from launch.recipes import TINY_NEW_TOKENS
+from contract.models import GPT2_MODEL_ID, TINY_GPT2, TINY_GPT2_SCRATCH
+from contract.paths import RECIPE_DIR, REPO_ROOT
+from launch.profiles import TINY_NEW_TOKENS
 from tests.launch.conftest import base_environ
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))

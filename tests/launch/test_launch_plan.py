@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import launch
+from contract.models import BASE_MODEL_ID, TINY_MODEL
+from contract.paths import RECIPE_DIR, REPO_ROOT
 from launch import download
 from launch.cli import main
 from launch.errors import LaunchError
-from launch.paths import BASE_MODEL_ID, RECIPE_DIR, REPO_ROOT, TINY_MODEL
 from tests.launch.conftest import base_environ
 
 MULTI_NODE = {"NPROC_PER_NODE": "8", "NNODES": "2", "NODE_RANK": "1", "MASTER_ADDR": "10.1.2.3",
@@ -71,6 +74,20 @@ def test_single_gpu_lora_has_no_torchrun_and_empty_make_vars_are_dropped(monkeyp
         monkeypatch.setenv(key, value)
     child = plan.env_for_child()
     assert not {"NNODES", "NODE_RANK", "MASTER_PORT", "MODEL", "API_KEY"} & set(child)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.sampled_from(["1", "0", "true", "TRUE", "True", "y", "Y", "yes", "on", " 1", "1 ", ""]),
+                       st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=5)))
+def test_force_torchrun_is_read_as_llamafactory_reads_it(value, monkeypatch):
+    """LLaMA-Factory goes through torchrun exactly when its is_env_enabled says so; the plan must agree."""
+    from llamafactory.extras.misc import is_env_enabled
+
+    from launch.distributed import torchrun_env
+
+    monkeypatch.setenv("FORCE_TORCHRUN", value)
+    env, _ = torchrun_env("train", {}, {"FORCE_TORCHRUN": value}, gpu_count=lambda: 0)
+    assert ("FORCE_TORCHRUN" in env) is is_env_enabled("FORCE_TORCHRUN")
 
 
 def test_overrides_and_cutoff_from_manifest(data_dir):
@@ -141,12 +158,12 @@ def test_targets_for_chat_export_predict():
 
 
 def test_local_base_model_preferred(monkeypatch, tmp_path):
-    from launch import recipes
+    from launch import resolve
 
     local = tmp_path / "Qwen2.5-0.5B-Instruct"
     local.mkdir()
     (local / "config.json").write_text("{}")
-    monkeypatch.setattr(recipes, "LOCAL_BASE_MODEL", local)
+    monkeypatch.setattr(resolve, "LOCAL_BASE_MODEL", local)
     plan = launch.build("train", "lora", [], environ=base_environ())
     assert plan.config["model_name_or_path"] == str(local) and plan.env["HF_HUB_OFFLINE"] == "1"
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import launch
+from contract.paths import REPO_ROOT
 from launch import memory, preflight
-from launch.paths import REPO_ROOT
 from tests.launch.conftest import base_environ
 
 # A model small enough to count by hand: h=8, 2 layers, MLP 16, vocab 10, 2 heads of 4, 1 KV head, tied, qkv bias.
@@ -131,22 +131,35 @@ def test_missing_local_model():
     assert "run `make model`" in messages(preflight.check_model(plan))
 
 
-def test_hub_model_offline_and_unreachable(monkeypatch):
+def test_hub_model_offline_and_unreachable_as_the_run_environment_says(monkeypatch):
+    """Preflight reads the environment the plan was built from (the run's), not this process's os.environ."""
     import huggingface_hub
 
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "run `make model`" in messages(preflight.check_hub_model("Qwen/Qwen2.5-0.5B-Instruct"))
 
     def unreachable(self, repo_id, timeout=None):
         raise ConnectionError("no route to host")
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", unreachable)
-    text = messages(preflight.check_hub_model("Qwen/Qwen2.5-0.5B-Instruct"))
+    online = {"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0"}
+    for key, value in online.items():  # this process online, the run offline (base_environ: HF_HUB_OFFLINE=1)
+        monkeypatch.setenv(key, value)
+    plan = plan_for(profile=None)
+    assert plan.config["model_name_or_path"] == "Qwen/Qwen2.5-0.5B-Instruct"
+    text = messages(preflight.check_model(plan))
+    assert "is not downloaded and HF_HUB_OFFLINE is set: run `make model`" in text
+    # huggingface_hub falls back to TRANSFORMERS_OFFLINE when HF_HUB_OFFLINE is empty: the sentence names it
+    text = messages(preflight.check_model(plan_for(profile=None, HF_HUB_OFFLINE="", TRANSFORMERS_OFFLINE="yes")))
+    assert "is not downloaded and TRANSFORMERS_OFFLINE is set" in text
+
+    for key in online:  # this process offline, the run online
+        monkeypatch.setenv(key, "1")
+    text = messages(preflight.check_model(plan_for(profile=None, **online)))
     assert "neither cached nor reachable" in text and "no route to host" in text
-    monkeypatch.setenv("USE_MODELSCOPE_HUB", "1")
-    assert messages(preflight.check_hub_model("Qwen/Qwen2.5-0.5B-Instruct")) == ""
+    # ModelScope as LLaMA-Factory reads USE_MODELSCOPE_HUB (true/y/1, any case): no Hugging Face check at all
+    for value in ("1", "TRUE", "y"):
+        findings = preflight.check_model(plan_for(profile=None, USE_MODELSCOPE_HUB=value, **online))
+        assert messages(findings) == "" and "ModelScope" in messages(findings, "info")
 
 
 def test_memory_warning_before_oom(monkeypatch):

@@ -10,9 +10,11 @@ import pytest
 import yaml
 
 import launch
+from contract.models import BASE_MODEL_NAME, TINY_MODEL
+from contract.paths import RECIPE_DIR
 from launch.distributed import deepspeed_installed
-from launch.paths import BASE_MODEL_NAME, RECIPE_DIR, TINY_MODEL
-from launch.recipes import TRAIN_RECIPES, registered_datasets
+from launch.prepared import registered_datasets
+from launch.recipes import TRAIN_RECIPES
 from tests.launch.conftest import base_environ
 
 RECIPES = sorted(RECIPE_DIR.glob("*.yaml"))

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import launch
+from contract.paths import RECIPE_DIR, REPO_ROOT
 from launch import private_dir as private_dir_module
 from launch.cli import main
 from launch.errors import LaunchError
 from launch.masking import MASK, is_secret_name
-from launch.paths import RECIPE_DIR, REPO_ROOT
 from launch.private_dir import private_dir
 from launch.webserve import AuthError, check_access, parse_auth
 from tests.launch.conftest import base_environ

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from launch.paths import REPO_ROOT
+from contract.paths import REPO_ROOT
 from tests.launch.conftest import Server, base_environ, free_port, group_alive, http, launch_cmd, port_closed
 
 pytestmark = pytest.mark.slow
