@@ -3,6 +3,7 @@ recipes keep the conventions the rest of the project relies on."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -94,6 +95,42 @@ def test_outputs_where_the_web_ui_lists_them(path):
         else:
             assert 1e-5 <= lr <= 2e-5
         assert recipe.get("bf16") is True
+
+
+# The one source of the Qwen chat system prompt and sampling settings: `launch chat|api|webchat <target>` builds
+# from it, and the other chat recipes repeat it because each must run alone with `llamafactory-cli chat`.
+CHAT_SOURCE = RECIPE_DIR / "qwen2_5_0_5b_chat.yaml"
+QWEN_CHAT_RECIPES = [p for p in QWEN_RECIPES if command_for(raw(p)) == "chat" and p != CHAT_SOURCE]
+
+
+def chat_settings(recipe: dict) -> dict:
+    """The system prompt and every generation setting (a field of LLaMA-Factory's GeneratingArguments) it sets."""
+    from llamafactory.hparams import GeneratingArguments
+
+    keys = {f.name for f in dataclasses.fields(GeneratingArguments)} | {"default_system"}
+    return {key: value for key, value in recipe.items() if key in keys}
+
+
+def test_the_chat_source_holds_the_system_prompt_and_the_six_sampling_settings():
+    assert set(chat_settings(raw(CHAT_SOURCE))) == {"default_system", "do_sample", "temperature", "top_p", "top_k",
+                                                     "repetition_penalty", "max_new_tokens"}
+    assert len(QWEN_CHAT_RECIPES) == 3
+
+
+@pytest.mark.parametrize("path", QWEN_CHAT_RECIPES, ids=lambda p: p.stem)
+def test_chat_recipes_repeat_the_one_source_exactly(path):
+    assert chat_settings(raw(path)) == chat_settings(raw(CHAT_SOURCE))
+
+
+@pytest.mark.parametrize(("recipe", "target"), [("qwen2_5_0_5b_lora_chat", "lora"),
+                                                ("qwen2_5_0_5b_merged_chat", "lora-merged")])
+def test_run_chat_recipes_are_what_the_launcher_builds_for_their_run(recipe, target):
+    """`python -m launch chat <recipe>` and `make chat ARGS=<target>` give LLaMA-Factory the same arguments."""
+    from llamafactory.hparams import get_infer_args
+
+    by_file = launch.build("chat", recipe, environ=base_environ()).config
+    by_target = launch.build("chat", target, environ=base_environ()).config
+    assert get_infer_args(dict(by_file)) == get_infer_args(dict(by_target))
 
 
 def test_qlora_differs_from_lora_by_quantization_only():
