@@ -121,6 +121,32 @@ def test_datasets_missing_say_make_data(tmp_path, data_dir):
     assert preflight.check_datasets(plan_for(overrides={"dataset_dir": str(data_dir)})) == []
 
 
+@pytest.mark.parametrize(("content", "said"), [
+    ("{not json", "dataset_info.json: line 1: expected a JSON object"),
+    ('["med_dialog"]', "dataset_info.json: top level: expected a JSON object; found list"),
+    (b"\xff\xfe{}", "dataset_info.json: byte 0: expected UTF-8 JSON"),
+])
+def test_a_broken_dataset_info_is_one_sentence_naming_it(tmp_path, content, said):
+    """As the user meets it: the launcher reads the registration for cutoff_len before preflight runs."""
+    info = tmp_path / "dataset_info.json"
+    info.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = subprocess.run([sys.executable, "-m", "launch", "train", "lora", "--profile", "tiny",
+                             f"dataset_dir={tmp_path}", "--dry-run"],
+                            env=base_environ(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert said in result.stderr and "rerun `make data`" in result.stderr
+    # preflight says the same where no manifest is read (export/chat configs name no dataset; stage pt does)
+    plan = plan_for("train", "pt", {"dataset_dir": str(tmp_path)})
+    assert said in messages(preflight.check_datasets(plan))
+
+
+def test_a_registration_that_is_not_an_entry_is_named(tmp_path):
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"med_pt": "data/sft/dialog_train.jsonl"}))
+    plan = plan_for("train", "pt", {"dataset_dir": str(tmp_path)})
+    assert "'med_pt' is not a dataset entry (expected an object with file_name, found str)" in messages(
+        preflight.check_datasets(plan))
+
+
 def test_missing_adapter_says_train_first(tmp_path):
     plan = plan_for("chat", "lora", {"adapter_name_or_path": str(tmp_path / "nothing")})
     assert "train it first" in messages(preflight.check_adapters(plan))
