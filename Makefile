@@ -88,7 +88,7 @@ chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API /
 eval: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-model) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny; VERBOSE=1)
 	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL)) --saves saves $(ARGS)
 
-demo: $(SETUP_STAMP) tiny-model ## the whole job on the bundled samples, CPU, offline: data, train, export, eval, report
+demo: $(SETUP_STAMP) tiny-model tiny-gpt2 ## the whole job on the bundled samples, CPU, offline: data, train (LoRA, QLoRA, GPT-2 from scratch, BERT triage), export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
 
 test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 ## run the test suite (offline, CPU)

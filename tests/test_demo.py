@@ -1,4 +1,4 @@
-"""The CI-sized `make demo`: every stage wired end to end on the tiny model (fewest steps)."""
+"""The CI-sized `make demo`: every stage wired end to end on the tiny models (fewest steps)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,26 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 
+QWEN_TASKS = {"dialog", "qa", "norm", "mrg", "triage"}
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2_models():
+    """models/tiny-bert-vocab and the tiny GPT-2s (`make tiny-gpt2`), built on demand."""
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import tiny_models
+
+    if not all((REPO_ROOT / "models" / name / "tokenizer_config.json").is_file()
+               for name in (tiny_models.VOCAB_DIR_NAME, tiny_models.GPT2_SCRATCH_NAME)):
+        tiny_models.build_all(REPO_ROOT / "models")
+
 
 @pytest.mark.slow
-def test_demo_ci_runs_every_stage(tmp_path, tiny_model):
+def test_demo_ci_runs_every_stage(tmp_path, tiny_model, tiny_gpt2_models):
     result = subprocess.run(
         [sys.executable, "scripts/demo.py", "--ci", "--workdir", str(tmp_path)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
@@ -21,22 +35,39 @@ def test_demo_ci_runs_every_stage(tmp_path, tiny_model):
     out = result.stdout
     report = tmp_path / "reports" / "demo"
     assert f"Report: {report / 'report.md'}" in out
-    assert "| checkpoint |" in out  # the table is printed, not only written
+    for task in QWEN_TASKS:  # the tables are printed, not only written
+        assert f"### {task} (n=3)" in out
+    assert "| gpt2-scratch |" in out and "| bert |" in out and "Timings (wall, CPU): data" in out
 
     metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
-    trained = set(metrics["checkpoints"]) - {"base"}
-    assert {"lora", "lora-merged"} <= trained
-    assert "qlora" in trained or "QLoRA skipped" in out
-    for name, info in metrics["checkpoints"].items():
-        assert set(info["tasks"]) == {"dialog", "norm", "mrg"}, name
+    rows = metrics["checkpoints"]
+    assert {"base", "lora", "lora-merged", "gpt2-scratch", "bert"} <= set(rows)
+    assert "qlora" in rows or "QLoRA skipped" in out
+    for name, info in rows.items():  # each row scored where it applies, with every headline metric computed
+        expected = {"gpt2-scratch": {"dialog", "qa"}, "bert": {"triage"}}.get(name, QWEN_TASKS)
+        assert set(info["tasks"]) == expected, name
+        assert set(info["not_scored"]) == QWEN_TASKS - expected, name
+        for task, values in info["tasks"].items():
+            assert values["n"] == 3 and all(isinstance(values[m], float) for m in ("bleu-4", "rouge-l")
+                                            if task in ("dialog", "qa")), (name, task)
+    assert rows["gpt2-scratch"]["prompt"] == "default, system: template default"  # from its launch config
+    assert rows["bert"]["backend"] == "classifier" and rows["bert"]["tasks"]["triage"]["unknown_labels"] == 0
     assert (report / "chart.png").stat().st_size > 0
 
     # LLaMA-Factory's merged export must behave exactly like eval's in-memory merge of base + adapter.
-    for task in ("dialog", "norm", "mrg"):
+    for task in QWEN_TASKS:
         adapter = [json.loads(line)["predict"] for line in (report / "lora" / task / "predictions.jsonl").open()]
         merged = [json.loads(line)["predict"] for line in (report / "lora-merged" / task / "predictions.jsonl").open()]
         assert adapter == merged, task
 
-    # Outputs went to the workdir, and the adapters are real LoRA adapters.
+    # Outputs went to the workdir: real LoRA adapters trained with triage and qa added, a GPT-2 trained from
+    # scratch on seed 000's data, a BERT classifier.
     adapters = list((tmp_path / "saves" / "tiny-qwen2").rglob("adapter_config.json"))
     assert len(adapters) >= 1
+    lora = yaml.safe_load((adapters[0].parent / "launch_config.yaml").read_text(encoding="utf-8"))
+    assert {"med_triage", "med_qa"} <= set(lora["dataset"].split(","))
+    gpt2 = yaml.safe_load((tmp_path / "saves" / "tiny-gpt2" / "full" / "scratch_sft" / "launch_config.yaml")
+                          .read_text(encoding="utf-8"))
+    assert gpt2["train_from_scratch"] is True and gpt2["dataset"] == "med_qa,med_dialog"
+    bert = json.loads((tmp_path / "saves" / "tiny-bert" / "cls" / "triage" / "config.json").read_text(encoding="utf-8"))
+    assert bert["problem_type"] == "multi_label_classification"
