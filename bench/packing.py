@@ -139,10 +139,11 @@ def main() -> None:
         print(f"{mode:>12}: {r['batches']} batches, cutoff {r['cutoff']}, trained tokens {r['real']}, "
               f"all tokens {r['total']}, waste {waste[mode]:.1f}%, runs {runtimes} s, {speed[mode]:.0f} trained tokens/s "
               f"({speed[mode] / speed['unpacked']:.2f}x)")
-    chosen = recipe_mode()
-    if chosen not in MODES or chosen == "unpacked":
-        sys.exit(f"{RECIPE.name} batches as {chosen!r}: nothing to compare with unpacked")
-    print(f"the LoRA recipe batches as: {chosen}")
+    # the recipe's own batching when it sets one, else the option its comment recommends for long runs
+    chosen = recipe_mode() if recipe_mode() != "unpacked" else "grouped"
+    if chosen not in MODES:
+        sys.exit(f"{RECIPE.name} batches as {chosen!r}: not one of {', '.join(MODES)}")
+    print(f"the LoRA recipe batches as: {recipe_mode()}; headline: {chosen}")
     print(f"packing speedup: {speed[chosen] / speed['unpacked']:.2f}x "
           f"(padded waste {waste['unpacked']:.1f}% -> {waste[chosen]:.1f}%)")
 

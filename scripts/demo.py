@@ -40,8 +40,8 @@ TINY_BERT_VOCAB = REPO_ROOT / "models" / "tiny-bert-vocab"  # make tiny-gpt2
 TINY_GPT2_SCRATCH = REPO_ROOT / "models" / "tiny-gpt2-scratch"  # make tiny-gpt2
 # The tiny model starts from random weights: a LoRA learning rate far above the real recipe's 1e-4 is what
 # lets it learn visibly in a couple of minutes of CPU (measured: LoRA loss 7.4 -> 1.9 in 300 steps of batch 8).
-# Random batches, not the recipes' group_by_length: in 300 steps, batches of one task at a time leave the tiny
-# model learning nothing on mrg (measured, 30 test samples: JSON valid 0% grouped vs 46.7% random).
+# Random batches, whatever a recipe says: with group_by_length, batches of one task at a time left the tiny
+# model learning nothing on mrg in 300 steps (measured, 30 test samples: JSON valid 0% grouped vs 46.7% random).
 TINY_TRAIN = {"per_device_train_batch_size": 8, "learning_rate": 1e-2, "logging_steps": 10, "warmup_ratio": 0.05,
               "train_sampling_strategy": "random"}
 # The recipes' datasets plus triage and seed 000's qa, so the Qwen rows meet the GPT-2 and BERT rows on
