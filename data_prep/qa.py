@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import PrepError
-from .quality import cap, clean, convert, drop_leaked
+from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
 
 # The seed's GPT-2 sees [CLS] u1 [SEP] u2 [SEP] ... and truncates at max_len 300 tokens (n_ctx). A BERT
@@ -78,21 +78,6 @@ def read_blocks(path: Path, info: dict) -> Iterator[tuple[str, str]]:
     for index, block in enumerate(split_blocks(text)):
         yield f"block {index + 1} (line {line})", block
         line += block.count(newline) + sep.count(newline)
-
-
-def dedup(records: list[dict], ids: list[str], tally: Tally) -> tuple[list[dict], list[str]]:
-    """Exact duplicate dialogues (history included), first kept."""
-    seen: set[tuple] = set()
-    kept, kept_ids = [], []
-    for rec, rid in zip(records, ids, strict=True):
-        key = (rec["instruction"], rec["output"], tuple(map(tuple, rec["history"])))
-        if key in seen:
-            tally.skip("duplicate", rid)
-            continue
-        seen.add(key)
-        kept.append(rec)
-        kept_ids.append(rid)
-    return kept, kept_ids
 
 
 def prepare(path: Path, limit: int, test_size: int, seed: int, max_len: int = DEFAULT_MAX_LEN) -> SplitResult:

@@ -90,11 +90,11 @@ def convert(rows: Iterable[tuple[str, Any]], to_sft: Callable[[Any], dict | str]
 
 
 def dedup(records: list[dict], ids: list[str], tally: Tally) -> tuple[list[dict], list[str]]:
-    """Drop exact duplicates (same instruction, input and output), keeping the first occurrence."""
-    seen: set[tuple[str, str, str]] = set()
+    """Drop exact duplicates (same instruction, input, output and earlier turns), keeping the first occurrence."""
+    seen: set[tuple] = set()
     kept, kept_ids = [], []
     for rec, rid in zip(records, ids, strict=True):
-        key = (rec["instruction"], rec["input"], rec["output"])
+        key = (rec["instruction"], rec.get("input", ""), rec["output"], tuple(map(tuple, rec.get("history") or ())))
         if key in seen:
             tally.skip("duplicate", rid)
             continue
