@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import csvrows
 from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
 from .prompts import dialog_instruction
@@ -17,8 +16,6 @@ from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
 
 CSV_HEADER = ["department", "title", "ask", "answer"]
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-MAX_ROW_LINES = 200  # a real answer spans a few lines; hundreds mean a quote left open  # Toyhom publishes GB18030; a user may have re-saved as UTF-8
 JSON_KEYS = ("instruction", "input", "output")
 
 
@@ -52,43 +49,16 @@ def read_modelscope_json(path: Path) -> Iterator[tuple[str, object]]:
         yield f"record {index}", obj
 
 
-def decode_csv(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    errors = []
-    for enc in CSV_ENCODINGS:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as exc:
-            line = data[:exc.start].count(b"\n") + 1
-            errors.append(f"{enc} fails at line {line} (byte {exc.start})")
-    raise PrepError(path, "whole file", "text in GB18030 (as Toyhom publishes) or UTF-8", found="; ".join(errors))
-
-
 def read_toyhom_csv(path: Path, info: dict) -> Iterator[tuple[str, object]]:
-    text, enc = decode_csv(path)
+    text, enc = csvrows.decode(path)
     info.setdefault("encodings", {})[path.name] = enc
-    # strict: a quote left open must not swallow the rows after it into one field (it raises instead)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = next(reader, None)
+    departments = info.setdefault("departments", Counter())
+    rows = csvrows.rows(path, text)
+    _, header = next(rows, (1, None))
     if header is None or [clean(h) for h in header] != CSV_HEADER:
         raise PrepError(path, "line 1 (header)", f"the columns {','.join(CSV_HEADER)}",
                         found=",".join(header) if header else "an empty file")
-    departments = info.setdefault("departments", Counter())
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise PrepError(path, f"line {line}", "a well-formed CSV row", found=f"{exc} at line {reader.line_num}",
-                            hint="a quote opened in this row and never closed?") from exc
-        if not row:  # a blank line is not a record
-            continue
-        if reader.line_num - line >= MAX_ROW_LINES:
-            # Quoted fields may hold newlines, but not this many: a stray quote that a later quote closed.
-            raise PrepError(path, f"line {line}", f"a row of at most {MAX_ROW_LINES} lines",
-                            found=f"one row running to line {reader.line_num}", hint="a quote left open?")
+    for line, row in rows:
         rid = f"{path.name} line {line}"
         if len(row) != len(CSV_HEADER):
             yield rid, BadRow("wrong_field_count")

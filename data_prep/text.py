@@ -5,18 +5,16 @@ Each row becomes one record whose `instruction` is the text (registered as `med_
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import csvrows
 from .errors import PrepError
 from .jsonstream import decode_value
 from .quality import clean, convert, dedup
 from .tally import Tally
 
-ENCODINGS = ("utf-8-sig", "gb18030")
 MISSING = object()
 
 
@@ -31,37 +29,20 @@ def to_record(value) -> dict | str:
     return {"instruction": value, "input": "", "output": ""}
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    for enc in ENCODINGS:
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise PrepError(path, "whole file", "UTF-8 or GB18030 text", found="bytes that decode as neither")
-
-
 def read_csv(path: Path, column: str) -> Iterator[tuple[str, object]]:
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
-    header = next(reader, None)
+    rows = csvrows.rows(path, csvrows.decode(path)[0])
+    _, header = next(rows, (1, None))
     if not header or column not in [h.strip() for h in header]:
         raise PrepError(path, "line 1 (header)", f"a column named '{column}' (choose one with --text-column)",
                         found=",".join(header) if header else "an empty file")
     index = [h.strip() for h in header].index(column)
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise PrepError(path, f"line {line}", "a well-formed CSV row", found=str(exc)) from exc
-        if row:  # a blank line is not a record
-            yield f"line {line}", row[index] if index < len(row) else MISSING
+    for line, row in rows:
+        yield f"line {line}", row[index] if index < len(row) else MISSING
 
 
 def read_jsonl(path: Path, column: str) -> Iterator[tuple[str, object]]:
-    for n, line in enumerate(_decode(path).splitlines(), start=1):
+    # split on LF only: a raw U+2028 inside a JSON string is legal and must not end the line (splitlines would)
+    for n, line in enumerate(csvrows.decode(path)[0].split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -119,7 +119,7 @@ def read_seed_jsonl(path: Path) -> Iterator[tuple[str, object]]:
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[:exc.start].count(b"\n") + 1
         raise PrepError(path, f"line {line}", "UTF-8 jsonl (the seed's format)", found="bytes that are not UTF-8") from exc
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # LF only: U+2028 inside a JSON string is not a line end
         if not line.strip():
             continue
         try:

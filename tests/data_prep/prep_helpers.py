@@ -9,4 +9,5 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"  # the sample generato
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # LF only, as LLaMA-Factory's json loader splits: a raw U+2028 inside a string is not a line end
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]

@@ -202,3 +202,22 @@ def test_text_corpus_without_the_column_is_an_error(prep, tmp_path):
     code, _, manifest, err = prep("--only", "qa", "--text", str(src))
     assert code == 2 and manifest is None
     assert str(src) in err and "'text'" in err and "--text-column" in err
+
+
+def test_text_corpus_with_a_quote_left_open_names_the_line(prep, tmp_path):
+    """The --text CSV reader is as strict as the Toyhom one: a quote left open must not swallow the rows after it."""
+    src = tmp_path / "corpus.csv"
+    rows = [f"第{i}行文本" for i in range(300)]
+    rows[5] = '"第5行没有闭合的引号'
+    src.write_text("text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, _, manifest, err = prep("--only", "qa", "--text", str(src))
+    assert code == 2 and manifest is None
+    assert str(src) in err and "line 7" in err and "Traceback" not in err
+
+
+def test_text_jsonl_keeps_a_line_separator_inside_a_string(prep, tmp_path):
+    src = tmp_path / "corpus.jsonl"
+    src.write_text(json.dumps({"text": "上联\u2028下联"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, _, err = prep("--only", "qa", "--text", str(src))
+    assert code == 0, err
+    assert [r["instruction"] for r in read_jsonl(out / "text_train.jsonl")] == ["上联\u2028下联"]
