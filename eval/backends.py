@@ -208,11 +208,13 @@ class TransformersGenerator:
                 self.model(input_ids=input_ids[:1, :shared], past_key_values=cache, use_cache=True)
             cache.batch_repeat_interleave(input_ids.shape[0])
         while active and produced < max_new_tokens:
+            # every setting in the config (transformers deprecates mixing a config with loose generation kwargs)
             config = GenerationConfig(do_sample=False, max_new_tokens=min(self.prune_every, max_new_tokens - produced),
-                                      eos_token_id=self.stop_ids, pad_token_id=self.pad_id)
+                                      eos_token_id=self.stop_ids, pad_token_id=self.pad_id,
+                                      return_dict_in_generate=True)
             with torch.inference_mode():
                 out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache,
-                                          generation_config=config, return_dict_in_generate=True)
+                                          generation_config=config)
             new = out.sequences[:, input_ids.shape[1]:]
             keep = []
             for pos, row in enumerate(new.tolist()):

@@ -60,6 +60,20 @@ def test_generator_equals_stock_transformers_generate_one_prompt_at_a_time(tiny)
         assert got.finish_reason == ("length" if end is None else "stop")
 
 
+def test_decoding_asks_transformers_nothing_it_deprecates(tiny, monkeypatch):
+    """Every generation setting travels in the GenerationConfig: transformers warns (once per process, so
+    its logger is watched directly) when a config comes with loose generation kwargs such as
+    return_dict_in_generate; the answers are the stock ones (test above)."""
+    from transformers.generation import utils
+
+    model, tokenizer, renderer = tiny
+    warned = []
+    monkeypatch.setattr(utils.logger, "warning_once", lambda message, *args, **kwargs: warned.append(message))
+    prompts = [renderer.encode(text) for text in ("你好", "原始词:胃镜")]
+    out = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=4).generate(prompts, 9)
+    assert len(out) == 2 and not [m for m in warned if "generation_config" in m]
+
+
 @settings(max_examples=40, deadline=None)
 @given(steps=st.lists(st.tuples(st.integers(1, 70), st.booleans()), min_size=1, max_size=12), rows=st.integers(1, 5))
 def test_growing_cache_layer_holds_what_dynamic_layer_holds(steps, rows):
