@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from contract.env import verbose
+from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL
+from contract.paths import LAUNCH_CONFIG, SFT_DIR
+
 from . import logs
-from .checkpoints import CheckpointError, parse_spec
+from .checkpoints import SAVES, CheckpointError, parse_spec, shown
+from .prompts import DEFAULT_TEMPLATE
 from .report import markdown_tables
-from .runner import DEFAULT_BATCH_SIZE, run_eval, score_file
+from .runner import DEFAULT_BATCH_SIZE, DEFAULT_RUN, REPORTS, run_eval, score_file
 from .tasks import TASKS
 from .testdata import InputError
 
@@ -21,7 +26,7 @@ def _bertscore_args(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", default=logs.verbose_requested(),
+    parser.add_argument("--verbose", action="store_true", default=verbose(),
                         help="show the libraries' INFO lines too (default: VERBOSE=1 in the environment)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -29,14 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint", action="append", metavar="NAME=PATH",
                      help="model dir, hub id, adapter dir or merged export (repeatable); default: the base "
                      "model plus every checkpoint under --saves")
-    run.add_argument("--base", help="base model (default: $MODEL, else models/Qwen2.5-0.5B-Instruct if present, "
-                     "else the hub id Qwen/Qwen2.5-0.5B-Instruct); with --checkpoint it is added as 'base'")
-    run.add_argument("--saves", default="saves", help="where to look for checkpoints (default: saves)")
+    run.add_argument("--base", help=f"base model (default: $MODEL, else {shown(LOCAL_BASE_MODEL)} if present, "
+                     f"else the hub id {BASE_MODEL_ID}); with --checkpoint it is added as 'base'")
+    run.add_argument("--saves", default=str(SAVES), help=f"where to look for checkpoints (default: {SAVES})")
     run.add_argument("--tasks", help=f"comma list of {','.join(TASKS)} (default: each one whose test file "
                      "is in --data-dir; the report names the others)")
     run.add_argument("--limit", type=int, help="use only the first N test samples per task")
-    run.add_argument("--data-dir", default="data/sft", help="directory of the *_test.jsonl files")
-    run.add_argument("--run", default="eval", help="report name: the report goes to reports/RUN")
+    run.add_argument("--data-dir", default=str(SFT_DIR), help="directory of the *_test.jsonl files")
+    run.add_argument("--run", default=DEFAULT_RUN, help=f"report name: the report goes to {REPORTS}/RUN")
     run.add_argument("--out", help="report directory (overrides --run); rerunning with it resumes")
     run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     run.add_argument("--max-new-tokens", help="per task, e.g. norm=64,mrg=2048 (defaults: "
@@ -45,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="auto: vLLM when installed and a GPU is visible, else transformers")
     run.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     run.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: bf16 on GPU, fp32 on CPU")
-    run.add_argument("--template", default="qwen", help="LLaMA-Factory template for checkpoints without a saved "
-                     "launch_config.yaml, e.g. the base model (default: qwen); runs use their own")
-    run.add_argument("--system", help="system prompt for checkpoints without a saved launch_config.yaml (default: "
+    run.add_argument("--template", default=DEFAULT_TEMPLATE, help="LLaMA-Factory template for checkpoints "
+                     f"without a saved {LAUNCH_CONFIG}, e.g. the base model (default: {DEFAULT_TEMPLATE}); runs use "
+                     "their own")
+    run.add_argument("--system", help=f"system prompt for checkpoints without a saved {LAUNCH_CONFIG} (default: "
                      "the template's); runs use the one they were trained with")
     _bertscore_args(run)
 
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             checkpoints = dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None
-            out = run_eval(checkpoints, args.tasks, args.data_dir, args.out or f"reports/{args.run}", args.limit,
+            out = run_eval(checkpoints, args.tasks, args.data_dir, args.out or REPORTS / args.run, args.limit,
                            args.base, args.saves, args.batch_size, args.max_new_tokens, args.backend, args.device,
                            args.dtype, args.bertscore_model, args.bertscore_layers, args.system,
                            args.template)
@@ -90,5 +96,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logs.set_library_verbosity(logs.verbose_requested())
+    logs.set_library_verbosity(verbose())
     sys.exit(main())

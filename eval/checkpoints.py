@@ -14,13 +14,15 @@ from pathlib import Path
 
 import yaml
 
+from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL
+from contract.paths import LAUNCH_CONFIG, REPO_ROOT, SAVES_DIR, repo_relative
+
 from . import hub
 
-HUB_BASE = "Qwen/Qwen2.5-0.5B-Instruct"
-LOCAL_BASE = Path("models") / "Qwen2.5-0.5B-Instruct"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
-LAUNCH_CONFIG = "launch_config.yaml"  # the launcher writes the resolved recipe there (launch/plan.py)
+# eval finds runs where it is run (`make eval` runs in the repo root): saves/, relative to the working directory
+SAVES = Path(repo_relative(SAVES_DIR))
 
 
 class CheckpointError(ValueError):
@@ -152,9 +154,14 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name.strip(), location.strip()
 
 
+def shown(path: Path) -> str:
+    """A path as the user reads it in a message: repo-relative inside the repo (models/...), else as it is."""
+    return repo_relative(path) if Path(path).is_relative_to(REPO_ROOT) else str(path)
+
+
 def default_base(base: str | None = None) -> str:
-    """--base, else $MODEL, else the downloaded models/Qwen2.5-0.5B-Instruct, else the hub id."""
-    return base or os.environ.get("MODEL") or (str(LOCAL_BASE) if LOCAL_BASE.is_dir() else HUB_BASE)
+    """--base, else $MODEL, else the repo's models/Qwen2.5-0.5B-Instruct (`make model`), else the hub id."""
+    return base or os.environ.get("MODEL") or (str(LOCAL_BASE_MODEL) if LOCAL_BASE_MODEL.is_dir() else BASE_MODEL_ID)
 
 
 def discover(saves: Path) -> list[tuple[str, str]]:
@@ -175,12 +182,12 @@ def discover(saves: Path) -> list[tuple[str, str]]:
 def _check_default_base(saves: Path, found: list) -> None:
     """No --base, no MODEL and no models/Qwen2.5-0.5B-Instruct: the hub id, if it is cached or reachable.
     Otherwise the user has not run `make model` yet: say so (and whether saves/ holds anything)."""
-    reason = hub.unavailable(HUB_BASE)
+    reason = hub.unavailable(BASE_MODEL_ID)
     if reason:
         nothing_saved = "" if found else f"; and {no_checkpoints(saves)}"
-        raise CheckpointError(f"base model: {LOCAL_BASE} does not exist, and {HUB_BASE} {reason}: run `make model` "
-                              "to download it (or `make eval PROFILE=tiny` for the offline tiny model; --base or "
-                              f"MODEL= for another model){nothing_saved}")
+        raise CheckpointError(f"base model: {shown(LOCAL_BASE_MODEL)} does not exist, and {BASE_MODEL_ID} {reason}: "
+                              "run `make model` to download it (or `make eval PROFILE=tiny` for the offline tiny "
+                              f"model; --base or MODEL= for another model){nothing_saved}")
 
 
 def no_checkpoints(saves: Path) -> str:
@@ -188,7 +195,7 @@ def no_checkpoints(saves: Path) -> str:
     return f"no checkpoints under {saves}/ ({what}): train one with `make train-lora` (or PROFILE=tiny)"
 
 
-def collect(specs: list[str] | None = None, base: str | None = None, saves: Path = Path("saves"),
+def collect(specs: list[str] | None = None, base: str | None = None, saves: Path = SAVES,
             ) -> list[Checkpoint]:
     """Checkpoints to evaluate, the reference ("base") first. With --checkpoint: those, plus --base
     when given. Without: the base model and everything under saves/."""
@@ -198,7 +205,7 @@ def collect(specs: list[str] | None = None, base: str | None = None, saves: Path
             pairs.insert(0, ("base", base))
     else:
         found = discover(saves)
-        if default_base(base) == HUB_BASE:
+        if default_base(base) == BASE_MODEL_ID:
             _check_default_base(saves, found)
         pairs = [("base", default_base(base)), *found]
     names = [name for name, _ in pairs]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import gc
 
+from contract.datasets import LABEL_SEP
+
 from .backends import Generated
 from .checkpoints import Checkpoint
-from .metrics_triage import LABEL_SEP
 
 THRESHOLD = 0.5  # the seed's
 

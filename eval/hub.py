@@ -3,6 +3,8 @@ reachable is one sentence at once, not a minute of download retries followed by 
 
 from __future__ import annotations
 
+from contract.env import HUB_OFFLINE_VARS, hub_offline_by
+
 PROBE_TIMEOUT_S = 10
 
 
@@ -26,7 +28,7 @@ def unavailable(repo_id: str) -> str | None:
     if cached(repo_id):
         return None
     if offline():
-        return "is not in the local cache and the hub is offline (HF_HUB_OFFLINE)"
+        return f"is not in the local cache and the hub is offline ({hub_offline_by() or HUB_OFFLINE_VARS[0]})"
     from huggingface_hub import HfApi
 
     try:

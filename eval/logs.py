@@ -16,10 +16,6 @@ FORMAT = "%(levelname)s %(name)s: %(message)s"
 LIBRARY_VERBOSITY = ("TRANSFORMERS_VERBOSITY", "HF_HUB_VERBOSITY", "LLAMAFACTORY_VERBOSITY")
 
 
-def verbose_requested(environ=os.environ) -> bool:
-    return environ.get("VERBOSE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def printed_by_a_library(record: logging.LogRecord) -> bool:
     """True when a handler between the record's logger and the root has already printed it."""
     logger = logging.getLogger(record.name)

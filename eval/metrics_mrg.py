@@ -10,10 +10,11 @@ from contextlib import contextmanager
 
 from rouge import Rouge
 
+from contract.datasets import REPORT_FIELDS
+
 from .bertscore import BertScore
 from .garbage import INVALID_JSON, NON_STRING_VALUE, degenerate_reason
 from .samples import Sample, TaskScore
-from .tasks import REPORT_FIELDS
 
 _FENCED_JSON = re.compile(r"```(?:json)?(.*?)```", flags=re.DOTALL)
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 
+from contract.datasets import LABEL_SEP
+
 from .garbage import degenerate_reason
 from .samples import Sample, TaskScore
 
 UNKNOWN = "<unknown>"
-LABEL_SEP = "、"  # how data_prep writes a gold label set, and how the classifier answers
-SEPARATORS = re.compile(r"[、,，;；/|\s]+")
+SEPARATORS = re.compile(rf"[{LABEL_SEP},，;；/|\s]+")  # data_prep's separator, and other list separators
 PREFIX = re.compile(r"^\s*(?:科室|就诊科室|答)\s*[:：]\s*")
 
 

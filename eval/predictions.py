@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .files import write_jsonl_atomic
+from contract.files import write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def generate_cached(
     done, dropped = load_cached(path, key, hashes)
     if dropped:
         logger.warning("%s: ignoring %d cached line(s) from other settings, prompts or a torn write", path, dropped)
-        write_jsonl_atomic(path, [done[i] for i in sorted(done)])
+        write_jsonl(path, [done[i] for i in sorted(done)])
     todo = [i for i in range(len(prompts)) if i not in done]
     if todo:
         generator = get_generator()
@@ -89,5 +89,5 @@ def generate_cached(
                 os.fsync(handle.fileno())
                 bar.update(len(chunk))
     rows = [done[i] for i in range(len(prompts))]
-    write_jsonl_atomic(path, rows)
+    write_jsonl(path, rows)
     return rows

@@ -8,9 +8,12 @@ import logging
 import re
 from pathlib import Path
 
+from contract.datasets import TRIAGE_LABEL2IDX
+from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
+
 from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
-from .checkpoints import CheckpointError, collect, no_checkpoints
+from .checkpoints import SAVES, CheckpointError, collect, no_checkpoints
 from .metrics import score_task
 from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
@@ -23,6 +26,9 @@ from .testdata import InputError, load_predictions, load_test_set
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 64
+# reports/<run>, relative to the working directory like data/sft and saves/ (`make eval` runs in the repo root)
+REPORTS = Path(repo_relative(REPORTS_DIR))
+DEFAULT_RUN = "eval"
 VLLM_SLICE = 1024
 
 
@@ -31,8 +37,8 @@ def _dir_name(name: str) -> str:
 
 
 def triage_labels(data_dir: Path) -> list[str] | None:
-    """triage's label set in label2idx order, from data_prep's triage_label2idx.json beside the test file."""
-    path = Path(data_dir) / "triage_label2idx.json"
+    """triage's label set in label2idx order, from data_prep's label2idx file beside the test file."""
+    path = Path(data_dir) / TRIAGE_LABEL2IDX
     if not path.is_file():
         return None
     try:
@@ -87,11 +93,11 @@ def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
 def run_eval(
     checkpoints: dict[str, str] | None = None,
     tasks: str | list[str] | None = None,
-    data_dir: str | Path = "data/sft",
-    out_dir: str | Path = "reports/eval",
+    data_dir: str | Path = SFT_DIR,
+    out_dir: str | Path = REPORTS / DEFAULT_RUN,
     limit: int | None = None,
     base: str | None = None,
-    saves_dir: str | Path = "saves",
+    saves_dir: str | Path = SAVES,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_new_tokens: str | dict | None = None,
     backend: str = "auto",

@@ -1,11 +1,10 @@
-"""The evaluation tasks: their test files, generation budgets and report fields."""
+"""The evaluation tasks: their test files (named by the contract), generation budgets and headline metrics."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# IMCS-V2 report fields, in the order the data and the CBLUE scorer use.
-REPORT_FIELDS = ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议")
+from contract.datasets import DATASETS, TEST, split, split_file, task_of
 
 
 @dataclass(frozen=True)
@@ -16,7 +15,7 @@ class TaskSpec:
 
     @property
     def test_file(self) -> str:
-        return f"{self.name}_test.jsonl"
+        return split_file(split(self.name, TEST))
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -59,13 +58,14 @@ TASKS: dict[str, TaskSpec] = {
 CLASSIFIER_TASKS = ("triage",)
 # Tasks scored with the dialog metrics (LLaMA-Factory's BLEU/ROUGE, distinct-n, length).
 DIALOG_STYLE = ("dialog", "qa")
-DATASET_PREFIX = "med_"  # data_prep registers task X's splits as med_X and med_X_test
 
 
 def task_of_dataset(name: str) -> str | None:
-    """The eval task of a registered dataset name (med_qa -> qa, med_dialog_test -> dialog), else None."""
-    task = name.strip().removeprefix(DATASET_PREFIX).removesuffix("_test")
-    return task if name.strip().startswith(DATASET_PREFIX) and task in TASKS else None
+    """The eval task of a registered dataset name (med_qa -> qa, med_dialog_test -> dialog), else None (e.g.
+    med_general, or med_pt: continued pre-training on dialog text is no dialog SFT)."""
+    split_name = next((s for s, registered in DATASETS.items() if registered == name.strip()), None)
+    task = task_of(split_name) if split_name else None
+    return task if task in TASKS else None
 
 # Metrics that are not percentages; charts leave them out so the bars share one 0-100 axis.
 NOT_PERCENT = {"mean_length", "unknown_labels"}

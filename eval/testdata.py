@@ -8,9 +8,10 @@ import logging
 import re
 from pathlib import Path
 
+from contract.datasets import REPORT_FIELDS
+
 from .detokenize import bert_decoded, join_bert_spaces
 from .samples import Sample
-from .tasks import REPORT_FIELDS
 
 logger = logging.getLogger(__name__)
 

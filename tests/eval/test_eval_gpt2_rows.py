@@ -198,6 +198,19 @@ def test_the_budget_shrinks_to_the_context_and_a_task_that_cannot_fit_is_not_sco
     assert skipped == dict.fromkeys(("mrg", "norm"), "trained from scratch on med_qa only")
 
 
+def test_a_registered_dataset_names_its_eval_task():
+    """data_prep registers task X's splits as med_X and med_X_test (the README's data table); a from-scratch
+    run is scored on the tasks of the datasets it names, read through the contract's registration table."""
+    from contract.datasets import DATASETS
+    from eval.tasks import TASKS, task_of_dataset
+
+    for task in TASKS:
+        assert task_of_dataset(f"med_{task}") == task_of_dataset(f" med_{task}_test ") == task
+    assert {task_of_dataset(name) for name in DATASETS.values()} == {*TASKS, None}  # None: med_general
+    for other in ("med_pt", "med_text", "med_general", "dialog", "med_dialogue", "med_norm_train", ""):
+        assert task_of_dataset(other) is None
+
+
 # ------------------------------------------------------------------------ the GPT-2 row, end to end (slow)
 LIMIT = 12  # qa_test line 11 is the first with history
 

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract.models import LOCAL_BASE_MODEL
+from eval import checkpoints
 from eval.__main__ import main
 from eval.report import chart_figure, render_report
 from eval.runner import select_tasks
@@ -42,8 +44,8 @@ def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def make_eval(cwd: Path, env: dict[str, str], *variables: str) -> subprocess.CompletedProcess:
-    """`make eval ...` as typed in a checkout whose working directory is `cwd` (data/, saves/, models/ are
-    looked up there, as in the repo root). The repo's Makefile and venv are used in place: -o keeps make from
+    """`make eval ...` as typed in a checkout whose working directory is `cwd` (data/ and saves/ are looked up
+    there, as in the repo root; the base model in the repo's models/). The repo's Makefile and venv are used in place: -o keeps make from
     rebuilding the venv stamp or the tiny model, which this working copy may look newer than."""
     tiny = REPO / "models" / "tiny-qwen2"
     cmd = ["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-o", str(VENV / ".medsft-setup"),
@@ -63,6 +65,12 @@ def checkout(tmp_path, prepared_data) -> Path:
     return tmp_path
 
 
+# `make model` puts the base in the repo's models/, which eval finds from any working directory
+BEFORE_MAKE_MODEL = pytest.mark.skipif(LOCAL_BASE_MODEL.is_dir(), reason=f"{LOCAL_BASE_MODEL} exists (`make model` "
+                                       "ran), so a checkout before `make model` cannot be played here")
+
+
+@BEFORE_MAKE_MODEL
 def test_make_eval_before_make_model_says_what_to_run(checkout):
     start = time.monotonic()
     result = make_eval(checkout, user_env(checkout))
@@ -78,6 +86,7 @@ def test_make_eval_before_make_model_says_what_to_run(checkout):
     assert not (checkout / "reports").exists()
 
 
+@BEFORE_MAKE_MODEL
 def test_offline_make_eval_does_not_ask_the_hub(checkout):
     run = checkout / "saves" / "Qwen2.5-0.5B-Instruct" / "lora" / "sft"  # a checkpoint, so only the base is missing
     run.mkdir(parents=True)
@@ -118,11 +127,12 @@ def test_unreachable_hub_id_is_one_sentence_without_retries(tmp_path, prepared_d
 def test_base_and_data_both_missing_are_reported_together(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MODEL", raising=False)
+    monkeypatch.setattr(checkpoints, "LOCAL_BASE_MODEL", REPO / "models" / "not-downloaded")
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     files = ", ".join(spec.test_file for spec in TASKS.values())  # every task, e.g. norm_test.jsonl, mrg_test.jsonl
     assert f"error: data/sft: no test files ({files}): run `make data`" in err and "triage_test.jsonl" in files
-    assert "\nbase model: models/Qwen2.5-0.5B-Instruct does not exist" in err
+    assert "\nbase model: models/not-downloaded does not exist" in err  # named repo-relative
 
 
 @pytest.fixture(scope="module")

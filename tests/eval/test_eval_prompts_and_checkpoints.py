@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from eval import checkpoints
 from eval.checkpoints import CheckpointError, collect, default_base, discover, parse_spec, resolve
 from eval.prompts import PromptRenderer
 from eval.testdata import user_content
@@ -93,11 +94,16 @@ def test_bad_checkpoints_fail_early_with_their_name(tmp_path, monkeypatch):
 
 
 def test_default_base_order(tmp_path, monkeypatch):
+    """The downloaded base is the repo's models/Qwen2.5-0.5B-Instruct wherever eval runs: a folder of that
+    name under the working directory is not it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MODEL", raising=False)
-    assert default_base() == "Qwen/Qwen2.5-0.5B-Instruct"
+    local = tmp_path / "repo" / "models" / "Qwen2.5-0.5B-Instruct"
+    monkeypatch.setattr(checkpoints, "LOCAL_BASE_MODEL", local)
     (tmp_path / "models" / "Qwen2.5-0.5B-Instruct").mkdir(parents=True)
-    assert default_base() == "models/Qwen2.5-0.5B-Instruct"
+    assert default_base() == "Qwen/Qwen2.5-0.5B-Instruct"
+    local.mkdir(parents=True)
+    assert default_base() == str(local)
     monkeypatch.setenv("MODEL", "/somewhere/model")
     assert default_base() == "/somewhere/model"
     assert default_base("given") == "given"
