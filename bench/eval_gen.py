@@ -136,11 +136,11 @@ def run(args, tmp: Path) -> int:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from eval.backends import TransformersGenerator, pick_device, pick_dtype
+    from eval.inputs import load_test_set, user_content
     from eval.predictions import generate_cached
     from eval.prompts import PromptRenderer
     from eval.runner import DEFAULT_BATCH_SIZE
     from eval.tasks import TASKS, parse_tasks
-    from eval.testdata import load_test_set, user_content
 
     torch.set_num_threads(args.threads)
     tasks = parse_tasks(args.tasks)

@@ -11,11 +11,11 @@ from contract.paths import LAUNCH_CONFIG, SFT_DIR
 
 from . import logs
 from .checkpoints import SAVES, CheckpointError, parse_spec, shown
+from .inputs import InputError
 from .prompts import DEFAULT_TEMPLATE
 from .report import markdown_tables
 from .runner import DEFAULT_BATCH_SIZE, DEFAULT_RUN, REPORTS, run_eval, score_file
 from .tasks import TASKS
-from .testdata import InputError
 
 
 def _bertscore_args(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from .metrics_dialog import score_dialog
 from .metrics_mrg import score_mrg
 from .metrics_norm import score_norm
 from .metrics_triage import score_triage
-from .samples import Sample, TaskScore
+from .scored import Sample, TaskScore
 from .tasks import DIALOG_STYLE
 
 

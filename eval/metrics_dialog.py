@@ -10,8 +10,8 @@ import numpy as np
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from rouge_chinese import Rouge
 
-from .garbage import degenerate_reason
-from .samples import Sample, TaskScore
+from .degenerate import degenerate_reason
+from .scored import Sample, TaskScore
 
 jieba.setLogLevel(logging.WARNING)
 

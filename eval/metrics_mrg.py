@@ -13,8 +13,8 @@ from rouge import Rouge
 from contract.datasets import REPORT_FIELDS
 
 from .bertscore import BertScore
-from .garbage import INVALID_JSON, NON_STRING_VALUE, degenerate_reason
-from .samples import Sample, TaskScore
+from .degenerate import INVALID_JSON, NON_STRING_VALUE, degenerate_reason
+from .scored import Sample, TaskScore
 
 _FENCED_JSON = re.compile(r"```(?:json)?(.*?)```", flags=re.DOTALL)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .garbage import degenerate_reason
-from .samples import Sample, TaskScore
+from .degenerate import degenerate_reason
+from .scored import Sample, TaskScore
 
 
 def term_set(text: str) -> set[str]:

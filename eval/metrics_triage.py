@@ -14,8 +14,8 @@ import re
 
 from contract.datasets import LABEL_SEP
 
-from .garbage import degenerate_reason
-from .samples import Sample, TaskScore
+from .degenerate import degenerate_reason
+from .scored import Sample, TaskScore
 
 UNKNOWN = "<unknown>"
 SEPARATORS = re.compile(rf"[{LABEL_SEP},，;；/|\s]+")  # data_prep's separator, and other list separators

@@ -11,9 +11,9 @@ from . import classifier
 from .backends import load_tokenizer, make_generator, resolve_backend
 from .checkpoints import Checkpoint
 from .detokenize import text_cleanup
+from .inputs import InputError, conversation
 from .prompts import PromptRenderer
 from .tasks import CLASSIFIER_TASKS, task_of_dataset
-from .testdata import InputError, conversation
 
 
 @dataclass

@@ -14,15 +14,15 @@ from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
 from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import SAVES, CheckpointError, collect, no_checkpoints
+from .inputs import InputError, load_predictions, load_test_set
 from .metrics import score_task
 from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
 from .prompts import DEFAULT_TEMPLATE
 from .report import metrics_json, render_worst, worst_rows, write_report
 from .routes import route_for
-from .samples import Sample
+from .scored import Sample
 from .tasks import TASKS, parse_tasks
-from .testdata import InputError, load_predictions, load_test_set
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 64

@@ -6,7 +6,7 @@ import pytest
 
 from eval.bertscore import BertScore
 from eval.metrics import score_task
-from eval.samples import Sample
+from eval.scored import Sample
 
 
 def test_real_bertscore_with_empty_pairs(tiny_bert):

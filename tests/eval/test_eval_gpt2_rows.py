@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from eval import run_eval
 from eval.detokenize import bert_decoded, join_bert_spaces, spacing_decoder, text_cleanup
+from eval.inputs import InputError, conversation, load_test_set
 from eval.metrics import score_task
 from eval.predictions import prompt_hash
 from eval.prompts import PromptRenderer
 from eval.routes import Route
 from eval.runner import score_file
-from eval.samples import Sample
-from eval.testdata import InputError, conversation, load_test_set
+from eval.scored import Sample
 from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))

@@ -5,7 +5,7 @@ import pytest
 
 from eval.metrics import score_task
 from eval.metrics_dialog import distinct_n, similarity
-from eval.samples import Sample
+from eval.scored import Sample
 
 PAIRS = [
     ("您好,这种情况要考虑湿疹。建议保持皮肤清洁湿润。", "您好,这种情况要考虑湿疹。建议保持皮肤清洁湿润,如果症状加重请及时就医。"),

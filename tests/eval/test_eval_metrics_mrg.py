@@ -6,7 +6,7 @@ import pytest
 
 from eval.metrics import score_task
 from eval.metrics_mrg import cblue_rouge_sample, char_rouge_l, parse_report, render_report
-from eval.samples import Sample
+from eval.scored import Sample
 
 REPORT = {"主诉": "咳嗽三天。", "现病史": "患儿三天前出现咳嗽,有痰。", "辅助检查": "暂缺。", "既往史": "",
           "诊断": "上呼吸道感染。", "建议": "多喝水,注意休息。"}

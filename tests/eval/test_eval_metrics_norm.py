@@ -4,7 +4,7 @@ import pytest
 
 from eval.metrics import score_task
 from eval.metrics_norm import micro_prf, term_set
-from eval.samples import Sample
+from eval.scored import Sample
 
 
 def test_term_set_splits_on_double_hash_and_ignores_blanks():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from eval.metrics import score_task
 from eval.metrics_triage import parse_labels, score_triage
-from eval.samples import Sample
+from eval.scored import Sample
 
 LABELS = ["儿科", "内科", "外科", "妇产科"]
 

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from contract.models import LOCAL_BASE_MODEL
 from eval import checkpoints
 from eval.__main__ import main
+from eval.inputs import InputError
 from eval.report import chart_figure, render_report
 from eval.runner import select_tasks
 from eval.tasks import TASKS
-from eval.testdata import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parents[1]

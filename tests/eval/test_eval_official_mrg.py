@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from rouge import Rouge
 
 from eval.metrics import score_task
-from eval.samples import Sample
+from eval.scored import Sample
 
 GOLD = {"主诉": "咳嗽三天。", "现病史": "患儿三天前出现咳嗽，有痰，无发热。", "辅助检查": "暂缺。", "既往史": "",
         "诊断": "上呼吸道感染。", "建议": "多喝水，注意休息。"}

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from eval.garbage import degenerate_reason
+from eval.degenerate import degenerate_reason
 from eval.metrics import score_task
-from eval.samples import Sample
+from eval.scored import Sample
 
 
 def cdn_terms(answer: str) -> set[str]:

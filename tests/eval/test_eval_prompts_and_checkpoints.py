@@ -7,8 +7,8 @@ import pytest
 
 from eval import checkpoints
 from eval.checkpoints import CheckpointError, collect, default_base, discover, parse_spec, resolve
+from eval.inputs import user_content
 from eval.prompts import PromptRenderer
-from eval.testdata import user_content
 
 
 def test_prompt_ids_equal_the_chat_template(tiny_model):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from eval.__main__ import main
-from eval.testdata import InputError, load_test_set
+from eval.inputs import InputError, load_test_set
 
 REPORT = {"主诉": "咳嗽三天。", "现病史": "患儿三天前出现咳嗽。", "辅助检查": "暂缺。", "既往史": "",
           "诊断": "上呼吸道感染。", "建议": "多喝水。"}

@@ -1,4 +1,5 @@
-"""What the metric functions consume: one generated (or loaded) answer with its gold data."""
+"""What scoring passes around: a Sample (one generated or loaded answer with its gold data) goes into the
+metric functions, a TaskScore (aggregate metrics and one row per sample) comes out."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from eval.garbage import degenerate_reason, repeated_tail
+from eval.degenerate import degenerate_reason, repeated_tail
 
 
 @pytest.mark.parametrize("text, looped", [

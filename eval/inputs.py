@@ -1,4 +1,5 @@
-"""Read and check test sets (data_prep's contract) and prediction files (ours or LLaMA-Factory's)."""
+"""eval's inputs, read and checked: test sets (data_prep's jsonl) and prediction files (ours or LLaMA-Factory's
+generated_predictions.jsonl); InputError names the file and line of anything unusable."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from contract.datasets import REPORT_FIELDS
 
 from .detokenize import bert_decoded, join_bert_spaces
-from .samples import Sample
+from .scored import Sample
 
 logger = logging.getLogger(__name__)
 
