@@ -137,9 +137,9 @@ def run(args, tmp: Path) -> int:
 
     from eval.backends import TransformersGenerator, pick_device, pick_dtype
     from eval.inputs import load_test_set, user_content
+    from eval.options import DEFAULT_BATCH_SIZE
     from eval.predictions import generate_cached
     from eval.prompts import PromptRenderer
-    from eval.runner import DEFAULT_BATCH_SIZE
     from eval.tasks import TASKS, parse_tasks
 
     torch.set_num_threads(args.threads)

@@ -12,9 +12,10 @@ from contract.paths import LAUNCH_CONFIG, SFT_DIR
 from . import logs
 from .checkpoints import SAVES, CheckpointError, parse_spec, shown
 from .inputs import InputError
+from .options import BACKENDS, DEFAULT_BATCH_SIZE, DEFAULT_RUN, REPORTS, EvalOptions
 from .prompts import DEFAULT_TEMPLATE
 from .report import markdown_tables
-from .runner import DEFAULT_BATCH_SIZE, DEFAULT_RUN, REPORTS, run_eval, score_file
+from .runner import run_eval, score_file
 from .tasks import TASKS
 
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     run.add_argument("--max-new-tokens", help="per task, e.g. norm=64,mrg=2048 (defaults: "
                      + ", ".join(f"{t}={s.max_new_tokens}" for t, s in TASKS.items()) + ")")
-    run.add_argument("--backend", default="auto", choices=["auto", "transformers", "vllm"],
+    run.add_argument("--backend", default="auto", choices=BACKENDS,
                      help="auto: vLLM when installed and a GPU is visible, else transformers")
     run.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     run.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="default: bf16 on GPU, fp32 on CPU")
@@ -67,16 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_options(args: argparse.Namespace) -> EvalOptions:
+    """`eval run`'s flags as the options of one run."""
+    return EvalOptions(
+        checkpoints=dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None,
+        tasks=args.tasks, data_dir=args.data_dir, out_dir=args.out or REPORTS / args.run, limit=args.limit,
+        base=args.base, saves_dir=args.saves, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+        backend=args.backend, device=args.device, dtype=args.dtype, bertscore_model=args.bertscore_model,
+        bertscore_layers=args.bertscore_layers, system=args.system, template=args.template)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.verbose)
     try:
         if args.command == "run":
-            checkpoints = dict(parse_spec(spec) for spec in args.checkpoint) if args.checkpoint else None
-            out = run_eval(checkpoints, args.tasks, args.data_dir, args.out or REPORTS / args.run, args.limit,
-                           args.base, args.saves, args.batch_size, args.max_new_tokens, args.backend, args.device,
-                           args.dtype, args.bertscore_model, args.bertscore_layers, args.system,
-                           args.template)
+            out = run_eval(run_options(args))
             from . import markdown_table
 
             print(markdown_table(out))

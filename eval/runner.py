@@ -6,29 +6,25 @@ import hashlib
 import json
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from contract.datasets import TRIAGE_LABEL2IDX
-from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
 
 from .backends import pick_device, pick_dtype
 from .bertscore import BertScore
-from .checkpoints import SAVES, CheckpointError, collect, no_checkpoints
+from .checkpoints import Checkpoint, CheckpointError, collect, no_checkpoints
 from .inputs import InputError, load_predictions, load_test_set
 from .metrics import score_task
+from .options import EvalOptions
 from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
-from .prompts import DEFAULT_TEMPLATE
 from .report import metrics_json, render_worst, worst_rows, write_report
-from .routes import route_for
+from .routes import Route, route_for
 from .scored import Sample
 from .tasks import TASKS, parse_tasks
 
 logger = logging.getLogger(__name__)
-DEFAULT_BATCH_SIZE = 64
-# reports/<run>, relative to the working directory like data/sft and saves/ (`make eval` runs in the repo root)
-REPORTS = Path(repo_relative(REPORTS_DIR))
-DEFAULT_RUN = "eval"
 VLLM_SLICE = 1024
 
 
@@ -69,17 +65,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def parse_max_new_tokens(text: str | dict | None) -> dict[str, int]:
-    """`norm=64,mrg=2048` (or a dict) over the per-task defaults."""
-    budget = {name: spec.max_new_tokens for name, spec in TASKS.items()}
-    items = text.items() if isinstance(text, dict) else [p.split("=", 1) for p in (text or "").split(",") if p]
-    for item in items:
-        if len(item) != 2 or item[0].strip() not in TASKS or not str(item[1]).strip().isdigit():
-            raise ValueError(f"--max-new-tokens {text!r}: expected TASK=N pairs, TASK one of {', '.join(TASKS)}")
-        budget[item[0].strip()] = int(item[1])
-    return budget
-
-
 def _jsonl(rows: list[dict]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
@@ -90,122 +75,137 @@ def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
             for i, (rec, row) in enumerate(zip(records, rows, strict=True))]
 
 
-def run_eval(
-    checkpoints: dict[str, str] | None = None,
-    tasks: str | list[str] | None = None,
-    data_dir: str | Path = SFT_DIR,
-    out_dir: str | Path = REPORTS / DEFAULT_RUN,
-    limit: int | None = None,
-    base: str | None = None,
-    saves_dir: str | Path = SAVES,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_new_tokens: str | dict | None = None,
-    backend: str = "auto",
-    device: str | None = None,
-    dtype: str | None = None,
-    bertscore_model: str | None = None,
-    bertscore_layers: int | None = None,
-    system: str | None = None,
-    template: str = DEFAULT_TEMPLATE,
-) -> Path:
-    """Score checkpoints on the test sets and write the report; returns the report directory.
+class LazyGenerator:
+    """A checkpoint's generator, loaded on first use (a checkpoint whose predictions are all cached is never
+    loaded) and closed when the block ends."""
 
-    `checkpoints` maps NAME -> hub id, model dir, adapter dir or classifier dir; the first one (or "base" =
-    `base` when given) is the reference for deltas. Each checkpoint is prompted with the template and system
-    prompt of its run's launch config; `template`/`system` serve those without one (e.g. the base model). A
-    sequence classifier is scored on the tasks it answers (triage) only. None means: the base model plus every
-    checkpoint found under `saves_dir`. `tasks` None: every task whose test file is in `data_dir` (the others are
-    named in the report as not evaluated). Everything is checked before the first token is generated. Rerunning
-    with the same `out_dir` reuses finished predictions (and resumes interrupted ones).
-    """
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    budget = parse_max_new_tokens(max_new_tokens)
-    if batch_size < 1:
-        raise ValueError(f"batch size must be >= 1, got {batch_size}")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be >= 1, got {limit}")
-    specs = [f"{name}={path}" for name, path in checkpoints.items()] if checkpoints else None
-    # both preflights run, so a fresh checkout hears about the model and the data in one go
-    problems, task_names, not_evaluated, ckpts = [], [], {}, []
+    def __init__(self, ckpt: Checkpoint, route: Route, device: str, dtype: str):
+        self.ckpt, self.route, self.device, self.dtype = ckpt, route, device, dtype
+        self.generator = None
+
+    def __call__(self):
+        if self.generator is None:
+            logger.info("loading %s (%s) on %s/%s", self.ckpt.name, self.ckpt.path, self.device, self.dtype)
+            self.generator = self.route.make_generator()
+        return self.generator
+
+    def __enter__(self) -> LazyGenerator:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.generator is not None:
+            self.generator.close()
+
+
+@dataclass
+class Plan:
+    """What `check` found usable before the first token is generated, and what every checkpoint shares."""
+
+    tasks: list[str]
+    not_evaluated: dict[str, str]  # task -> why it is left out
+    test_sets: dict[str, list[dict]]
+    checkpoints: list[Checkpoint]  # the reference ("base") first
+    device: str
+    dtype: str
+    bertscore: BertScore | None  # mrg only
+    labels: list[str] | None  # triage's label set, label2idx order
+
+
+def check(options: EvalOptions) -> Plan:
+    """Tasks, test sets and checkpoints, all checked before anything loads. Both checks run, so a fresh
+    checkout hears about the model and the data in one go."""
+    problems, task_names, not_evaluated, test_sets, ckpts = [], [], {}, {}, []
     try:
-        task_names, not_evaluated = select_tasks(tasks, data_dir)
-        test_sets = {t: load_test_set(data_dir / TASKS[t].test_file, t, limit) for t in task_names}
+        task_names, not_evaluated = select_tasks(options.tasks, options.data_dir)
+        test_sets = {t: load_test_set(options.data_dir / TASKS[t].test_file, t, options.limit) for t in task_names}
     except (InputError, ValueError) as exc:
         problems.append(exc)
     try:
-        ckpts = collect(specs, base, Path(saves_dir))
+        ckpts = collect(options.checkpoint_specs(), options.base, options.saves_dir)
     except CheckpointError as exc:
         problems.append(exc)
     if len(problems) == 1:
         raise problems[0]
     if problems:
         raise InputError("\n".join(str(p) for p in problems))
-    if not specs and len(ckpts) == 1:
-        logger.warning("%s; evaluating the base model alone", no_checkpoints(Path(saves_dir)))
-    bertscore = BertScore(bertscore_model, bertscore_layers) if "mrg" in task_names else None
-    device = pick_device(device)
-    dtype = pick_dtype(device, dtype)
+    if not options.checkpoints and len(ckpts) == 1:
+        logger.warning("%s; evaluating the base model alone", no_checkpoints(options.saves_dir))
+    bertscore = BertScore(options.bertscore_model, options.bertscore_layers) if "mrg" in task_names else None
+    device = pick_device(options.device)
+    labels = triage_labels(options.data_dir) if "triage" in task_names else None
+    return Plan(task_names, not_evaluated, test_sets, ckpts, device, pick_dtype(device, options.dtype), bertscore,
+                labels)
 
-    summary = {"base": ckpts[0].name, "tasks": task_names, "not_evaluated": not_evaluated, "checkpoints": {},
-               "settings": {}}
-    worst: dict[str, dict[str, list]] = {t: {} for t in task_names}
-    scores_files: dict[str, bytes] = {}  # written with the report, as one output set
-    backends_used, prompting = {}, {}
-    labels = triage_labels(data_dir) if "triage" in task_names else None
-    for ckpt in ckpts:
-        route = route_for(ckpt, backend, template, system, device, dtype)
-        backends_used[ckpt.name] = chosen = route.backend
-        prompting[ckpt.name] = route.describe()
-        generator = None
 
-        def get_generator(ckpt=ckpt, route=route):
-            nonlocal generator
-            if generator is None:
-                logger.info("loading %s (%s) on %s/%s", ckpt.name, ckpt.path, device, dtype)
-                generator = route.make_generator()
-            return generator
+def evaluate(ckpt: Checkpoint, route: Route, plan: Plan, options: EvalOptions,
+             ) -> tuple[dict, dict[str, bytes], dict[str, list]]:
+    """One checkpoint on every task it answers: (its metrics.json entry, {scores.jsonl path: bytes},
+    {task: its worst rows}). Predictions are cached under options.out_dir as they are generated."""
+    info = {"path": ckpt.path, "base": ckpt.base, "backend": route.backend, "prompt": route.describe(), "tasks": {}}
+    planned, info["not_scored"] = route.plan(plan.test_sets, options.budget)
+    info["max_new_tokens"] = {task: new_tokens for task, (_, new_tokens) in planned.items()}
+    # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
+    slice_size = max(options.batch_size, VLLM_SLICE) if route.backend == "vllm" else options.batch_size
+    scores_files, worst = {}, {}
+    with LazyGenerator(ckpt, route, plan.device, plan.dtype) as get_generator:
+        for task, (prompts, new_tokens) in planned.items():
+            records = plan.test_sets[task]
+            key = cache_key({"model": ckpt.fingerprint(), "dtype": plan.dtype, "max_new_tokens": new_tokens,
+                             "decoding": "greedy", **route.key})
+            task_rel = f"{_dir_name(ckpt.name)}/{task}"
+            rows = generate_cached(
+                options.out_dir / task_rel / "predictions.jsonl", key, prompts, [r["output"] for r in records],
+                get_generator, new_tokens, slice_size, route.decode_prompt, desc=f"{ckpt.name}/{task}")
+            samples = _samples(records, rows, task)
+            scored = score_task(task, samples, plan.bertscore, plan.labels)
+            scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)
+            info["tasks"][task] = scored.metrics
+            worst[task] = worst_rows(scored.rows, {s.index: s for s in samples})
+    return info, scores_files, worst
 
-        info = {"path": ckpt.path, "base": ckpt.base, "backend": chosen, "prompt": prompting[ckpt.name], "tasks": {}}
-        planned, info["not_scored"] = route.plan(test_sets, budget)
-        info["max_new_tokens"] = {task: new_tokens for task, (_, new_tokens) in planned.items()}
-        try:
-            for task, (prompts, new_tokens) in planned.items():
-                records = test_sets[task]
-                key = cache_key({"model": ckpt.fingerprint(), "dtype": dtype, "max_new_tokens": new_tokens,
-                                 "decoding": "greedy", **route.key})
-                task_rel = f"{_dir_name(ckpt.name)}/{task}"
-                task_dir = out_dir / task_rel
-                # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
-                slice_size = max(batch_size, VLLM_SLICE) if chosen == "vllm" else batch_size
-                rows = generate_cached(
-                    task_dir / "predictions.jsonl", key, prompts, [r["output"] for r in records], get_generator,
-                    new_tokens, slice_size, route.decode_prompt, desc=f"{ckpt.name}/{task}")
-                samples = _samples(records, rows, task)
-                scored = score_task(task, samples, bertscore, labels)
-                scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)
-                info["tasks"][task] = scored.metrics
-                worst[task][ckpt.name] = worst_rows(scored.rows, {s.index: s for s in samples})
-        finally:
-            if generator is not None:
-                generator.close()
-        summary["checkpoints"][ckpt.name] = info
 
-    summary["settings"] = {
-        "data_dir": str(data_dir),
-        "test_files": {t: {"file": str(data_dir / TASKS[t].test_file), "sha256": _sha256(data_dir / TASKS[t].test_file),
-                           "samples": len(test_sets[t])} for t in task_names},
-        "limit": limit,
+def settings(plan: Plan, options: EvalOptions, routes: dict[str, Route]) -> dict:
+    """The report's Settings: what was scored, and how."""
+    return {
+        "data_dir": str(options.data_dir),
+        "test_files": {t: {"file": str(options.data_dir / TASKS[t].test_file),
+                           "sha256": _sha256(options.data_dir / TASKS[t].test_file),
+                           "samples": len(plan.test_sets[t])} for t in plan.tasks},
+        "limit": options.limit,
         "decoding": "greedy",
-        "max_new_tokens": {t: budget[t] for t in task_names},
-        "batch_size": batch_size,
-        "backend": backends_used,
-        "device": device,
-        "dtype": dtype,
-        "prompt": prompting,  # template and system prompt per checkpoint (from each run's launch config)
-        "bertscore": bertscore.describe() if bertscore else "not applicable",
+        "max_new_tokens": {t: options.budget[t] for t in plan.tasks},
+        "batch_size": options.batch_size,
+        "backend": {name: route.backend for name, route in routes.items()},
+        "device": plan.device,
+        "dtype": plan.dtype,
+        "prompt": {name: route.describe() for name, route in routes.items()},  # per checkpoint, from its run
+        "bertscore": plan.bertscore.describe() if plan.bertscore else "not applicable",
     }
-    write_report(out_dir, summary, worst, scores_files)
-    return out_dir
+
+
+def run_eval(options: EvalOptions) -> Path:
+    """Score the checkpoints `options` names on the test sets and write the report; returns the report directory.
+
+    Each checkpoint is prompted with the template and system prompt of its run's launch config; a sequence
+    classifier is scored on the tasks it answers (triage) only. The tasks left out are named in the report.
+    Everything is checked before the first token is generated.
+    """
+    plan = check(options)
+    summary = {"base": plan.checkpoints[0].name, "tasks": plan.tasks, "not_evaluated": plan.not_evaluated,
+               "checkpoints": {}, "settings": {}}
+    worst: dict[str, dict[str, list]] = {t: {} for t in plan.tasks}
+    scores_files: dict[str, bytes] = {}  # written with the report, as one output set
+    routes: dict[str, Route] = {}
+    for ckpt in plan.checkpoints:
+        routes[ckpt.name] = route = route_for(ckpt, options.backend, options.template, options.system, plan.device,
+                                              plan.dtype)
+        summary["checkpoints"][ckpt.name], files, worst_by_task = evaluate(ckpt, route, plan, options)
+        scores_files.update(files)
+        for task, rows in worst_by_task.items():
+            worst[task][ckpt.name] = rows
+    summary["settings"] = settings(plan, options, routes)
+    write_report(options.out_dir, summary, worst, scores_files)
+    return options.out_dir
 
 
 def score_file(
@@ -237,4 +237,4 @@ def score_file(
     return summary
 
 
-__all__ = ["run_eval", "score_file", "InputError"]
+__all__ = ["EvalOptions", "run_eval", "score_file", "InputError"]

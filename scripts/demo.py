@@ -182,18 +182,17 @@ class Demo:
         return self.run_logged(plan.argv, log, env={**plan.env_for_child(), **(env or {})})
 
     def evaluate(self, checkpoints: dict[str, Path]) -> Path:
-        from eval.report import markdown_table
-        from eval.runner import run_eval
+        from eval import EvalOptions, markdown_table, run_eval
 
         with self.stage(f"eval: {', '.join(checkpoints)} on {'/'.join(TASKS)} (n<={self.limit} each)"):
-            report_dir = run_eval(
+            report_dir = run_eval(EvalOptions(
                 checkpoints={name: str(path) for name, path in checkpoints.items()},
                 tasks=TASKS,
                 data_dir=self.workdir / "data" / "sft",
                 out_dir=self.workdir / "reports" / "demo",
                 limit=self.limit,
                 max_new_tokens=DEMO_NEW_TOKENS,
-            )
+            ))
         print(f"\nReport: {report_dir / 'report.md'}  (chart: {report_dir / 'chart.png'})\n")
         print(markdown_table(report_dir))
         return report_dir

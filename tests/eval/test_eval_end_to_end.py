@@ -2,11 +2,12 @@
 metrics, report; an interrupted run resumes without regenerating; `make eval` discovery."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 import eval.routes as routes
-from eval import markdown_table, run_eval
+from eval import EvalOptions, markdown_table, run_eval
 from eval.__main__ import main
 
 BUDGET = {"norm": 8, "mrg": 24, "dialog": 16}
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, tiny_model, lora_adapter, prepared_data, tiny_bert):
     out = tmp_path_factory.mktemp("report")
-    run_eval({"base": str(tiny_model), "lora": str(lora_adapter)}, "norm,mrg,dialog", prepared_data / "data" / "sft",
-             out, limit=LIMIT, batch_size=3, max_new_tokens=BUDGET, bertscore_model=str(tiny_bert), bertscore_layers=2)
+    run_eval(EvalOptions(checkpoints={"base": str(tiny_model), "lora": str(lora_adapter)}, tasks="norm,mrg,dialog",
+                         data_dir=prepared_data / "data" / "sft", out_dir=out, limit=LIMIT, batch_size=3,
+                         max_new_tokens=BUDGET, bertscore_model=str(tiny_bert), bertscore_layers=2))
     return out
 
 
@@ -90,29 +92,29 @@ def test_interrupted_run_resumes(tmp_path, monkeypatch, tiny_model, lora_adapter
             self.inner.close()
 
     monkeypatch.setattr(routes, "make_generator", lambda *a: Counting(real_make(*a)))
-    args = ({"lora": str(lora_adapter)}, "norm", prepared_data / "data" / "sft", tmp_path)
-    kwargs = {"limit": LIMIT, "batch_size": 2, "max_new_tokens": BUDGET}
+    options = EvalOptions(checkpoints={"lora": str(lora_adapter)}, tasks="norm", data_dir=prepared_data / "data" / "sft",
+                          out_dir=tmp_path, limit=LIMIT, batch_size=2, max_new_tokens=BUDGET)
     with pytest.raises(KeyboardInterrupt):
-        run_eval(*args, **kwargs)
+        run_eval(options)
     assert len(predictions(tmp_path / "lora" / "norm" / "predictions.jsonl")) == 2
 
     log.update(calls=0, samples=0, fail_on=None)
-    run_eval(*args, **kwargs)
+    run_eval(options)
     assert log["samples"] == LIMIT - 2  # only what the interrupted run had not finished
     assert (tmp_path / "report.md").is_file()
 
     log.update(calls=0, samples=0)
-    run_eval(*args, **kwargs)
+    run_eval(options)
     assert log["calls"] == 0  # all cached
 
-    run_eval(*args, **{**kwargs, "max_new_tokens": {**BUDGET, "norm": 9}})  # other settings: no reuse
+    run_eval(replace(options, max_new_tokens={**BUDGET, "norm": 9}))  # other settings: no reuse
     assert log["samples"] == LIMIT
 
 
 def test_make_eval_discovers_base_and_saves(tmp_path, tiny_model, lora_adapter, prepared_data):
     saves = lora_adapter.parents[2]  # <saves>/tiny-qwen2/lora/sft
-    out = run_eval(None, "norm", prepared_data / "data" / "sft", tmp_path, limit=2, base=str(tiny_model),
-                   saves_dir=saves, max_new_tokens=BUDGET)
+    out = run_eval(EvalOptions(tasks="norm", data_dir=prepared_data / "data" / "sft", out_dir=tmp_path, limit=2,
+                               base=str(tiny_model), saves_dir=saves, max_new_tokens=BUDGET))
     summary = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert list(summary["checkpoints"]) == ["base", "tiny-qwen2/lora/sft"]
     assert summary["checkpoints"]["tiny-qwen2/lora/sft"]["base"] == str(tiny_model)

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eval import run_eval
+from eval import EvalOptions, run_eval
 from eval.detokenize import bert_decoded, join_bert_spaces, spacing_decoder, text_cleanup
 from eval.inputs import InputError, conversation, load_test_set
 from eval.metrics import score_task
@@ -236,8 +236,9 @@ def gpt2_run(tmp_path_factory, tiny_gpt2_scratch, prepared_data) -> Path:
 def report(gpt2_run, tiny_model, prepared_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
     # dialog asks for more new tokens than the GPT-2's 300 positions leave after its longest prompt
-    run_eval({"base": str(tiny_model), "gpt2": str(gpt2_run)}, "dialog,qa,norm", prepared_data / "data" / "sft", out,
-             limit=LIMIT, batch_size=4, max_new_tokens={"dialog": 400, "qa": 24, "norm": 4})
+    run_eval(EvalOptions(checkpoints={"base": str(tiny_model), "gpt2": str(gpt2_run)}, tasks="dialog,qa,norm",
+                         data_dir=prepared_data / "data" / "sft", out_dir=out, limit=LIMIT, batch_size=4,
+                         max_new_tokens={"dialog": 400, "qa": 24, "norm": 4}))
     return out
 
 

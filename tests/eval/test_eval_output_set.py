@@ -9,6 +9,7 @@ import pytest
 import eval.output_set as output_set
 import eval.routes as routes
 import eval.runner as runner
+from eval import EvalOptions
 from eval.__main__ import main
 from eval.output_set import JOURNAL, recover, write_output_set
 from eval.report import markdown_table, metrics_json
@@ -138,8 +139,9 @@ def test_eval_run_writes_scores_and_report_as_one_set(tmp_path, monkeypatch, tin
                                            for w in ("胃镜", "肝穿刺", "阑尾切除术")])
     monkeypatch.setattr(routes, "make_generator", lambda *args: counting_generator())
     out = tmp_path / "report"
-    args = ({"base": str(tiny_model)}, "norm", data, out)
-    runner.run_eval(*args, max_new_tokens={"norm": 4})
+    options = EvalOptions(checkpoints={"base": str(tiny_model)}, tasks="norm", data_dir=data, out_dir=out,
+                          max_new_tokens={"norm": 4})
+    runner.run_eval(options)
     set_files = ["base/norm/scores.jsonl", "chart.png", "metrics.json", "report.md", "worst_samples.md"]
     before = {rel: (out / rel).read_bytes() for rel in set_files}
 
@@ -154,12 +156,12 @@ def test_eval_run_writes_scores_and_report_as_one_set(tmp_path, monkeypatch, tin
 
     monkeypatch.setattr(output_set, "_write_durably", failing)
     with pytest.raises(OSError):
-        runner.run_eval(*args, max_new_tokens={"norm": 4})
+        runner.run_eval(options)
     assert {rel: (out / rel).read_bytes() for rel in set_files} == before
     assert leftovers(out) == [] and not (out / JOURNAL).exists()
 
     monkeypatch.setattr(output_set, "_write_durably", real)
-    runner.run_eval(*args, max_new_tokens={"norm": 4})
+    runner.run_eval(options)
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["checkpoints"]["base"]["tasks"]["norm"]["n"] == 1
     assert len((out / "base/norm/scores.jsonl").read_text(encoding="utf-8").splitlines()) == 1

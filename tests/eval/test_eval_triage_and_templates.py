@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eval import run_eval
+from eval import EvalOptions, run_eval
 from eval.checkpoints import CheckpointError, collect
 from eval.metrics_triage import parse_labels
 
@@ -74,8 +74,9 @@ def report(tmp_path_factory, tiny_model, prepared_data, classifier_run):
     other = with_launch_config(tmp, tiny_model, {"template": "default", "default_system": "你是分诊护士。",
                                                  "finetuning_type": "full", "stage": "sft"})
     out = tmp_path_factory.mktemp("report")
-    run_eval({"base": str(tiny_model), "default-tmpl": str(other), "bert": str(classifier_run)}, "triage,norm",
-             prepared_data / "data" / "sft", out, limit=LIMIT, batch_size=4, max_new_tokens={"triage": 6, "norm": 4})
+    run_eval(EvalOptions(checkpoints={"base": str(tiny_model), "default-tmpl": str(other), "bert": str(classifier_run)},
+                         tasks="triage,norm", data_dir=prepared_data / "data" / "sft", out_dir=out, limit=LIMIT,
+                         batch_size=4, max_new_tokens={"triage": 6, "norm": 4}))
     return out
 
 
