@@ -19,3 +19,4 @@ TINY_GPT2 = MODELS_DIR / "tiny-gpt2-chinese"  # pretrained-shaped (weights saved
 TINY_GPT2_SCRATCH = MODELS_DIR / "tiny-gpt2-scratch"  # config + tokenizer only, for train_from_scratch
 TINY_GPT2_NAME = "tiny-gpt2"  # saves/tiny-gpt2/ under the tiny profile
 TINY_BERT_VOCAB = MODELS_DIR / "tiny-bert-vocab"  # BERT-style Chinese vocab.txt (seed 004's tiny classifier)
+TINY_BERT_NAME = "tiny-bert"  # saves/tiny-bert/ for seed 004's tiny classifier (train_triage_bert.py --profile tiny)

@@ -15,10 +15,16 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the repo root: contract
+
+from contract.models import TINY_MODEL  # noqa: E402
+from contract.paths import repo_relative  # noqa: E402
+
 CORPUS = HERE / "tiny_corpus_zh.txt"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
@@ -140,7 +146,7 @@ def build(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("models/tiny-qwen2"))
+    parser.add_argument("--out", type=Path, default=TINY_MODEL, help=f"default: {repo_relative(TINY_MODEL)}")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=3000)

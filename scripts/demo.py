@@ -24,20 +24,16 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, launch, eval
 
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "DISABLE_VERSION_CHECK": "1",
-    "WANDB_MODE": "disabled",
-}
-TINY_QWEN = REPO_ROOT / "models" / "tiny-qwen2"
-TINY_BERT_VOCAB = REPO_ROOT / "models" / "tiny-bert-vocab"  # make tiny-gpt2
-TINY_GPT2_SCRATCH = REPO_ROOT / "models" / "tiny-gpt2-scratch"  # make tiny-gpt2
+from train_triage_bert import run_folder  # noqa: E402  (scripts/, this script's folder)
+
+from contract.datasets import DATASETS, TRAIN, split  # noqa: E402
+from contract.env import OFFLINE_ENV  # noqa: E402
+from contract.models import TINY_BERT_NAME, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH, TINY_MODEL  # noqa: E402
+from contract.paths import DATASET_INFO, REPO_ROOT, REPORTS_DIR, SAVES_DIR, SFT_DIR, repo_relative  # noqa: E402
+from contract.prepare import prepare_command  # noqa: E402
+
 # The tiny model starts from random weights: a LoRA learning rate far above the real recipe's 1e-4 is what
 # lets it learn visibly in a couple of minutes of CPU (measured: LoRA loss 7.4 -> 1.9 in 300 steps of batch 8).
 # Random batches, whatever a recipe says: with group_by_length, batches of one task at a time left the tiny
@@ -47,7 +43,7 @@ TINY_TRAIN = {"per_device_train_batch_size": 8, "learning_rate": 1e-2, "logging_
 # The recipes' datasets plus triage and seed 000's qa, so the Qwen rows meet the GPT-2 and BERT rows on
 # every test set. The price in 300 steps (measured): no valid mrg JSON any more; with triage alone added it is
 # the same, and triage and qa score lower.
-ADAPTER_DATASETS = "med_dialog,med_norm,med_mrg,med_triage,med_qa"
+ADAPTER_DATASETS = ",".join(DATASETS[split(task, TRAIN)] for task in ("dialog", "norm", "mrg", "triage", "qa"))
 # Seed 000's GPT-2 from scratch (the recipe's med_qa + med_dialog): the seed's lr 2.6e-5 is for 4 epochs of
 # the real corpus; a randomly initialised tiny GPT-2 needs a far larger one to learn in a few hundred steps
 # (measured, 300 steps: qa ROUGE-L 1.1 at 1e-3, 32.6 at 2e-3).
@@ -83,6 +79,8 @@ class Demo:
         self.workdir = workdir.resolve()
         self.steps, self.limit, self.gpt2_steps, self.bert_epochs = steps, limit, gpt2_steps, bert_epochs
         self.timings: list[tuple[str, float, float]] = []  # (stage, wall s, CPU s)
+        self.data_dir = self.workdir / SFT_DIR  # prepare_command's layout: the workdir is the dataset_dir
+        self.report_dir = self.place(REPORTS_DIR) / "demo"
         os.environ.update(OFFLINE_ENV)  # this process and every child it starts stay offline
         # The tiny models are 64 wide: a second torch thread costs more in synchronisation than it computes
         # (measured on a busy 2-core machine: GPT-2 from scratch, 300 steps, 26 s CPU on one thread, 126 s on
@@ -114,11 +112,8 @@ class Demo:
         return output
 
     def prepare_data(self) -> None:
-        with self.stage("data: bundled samples -> data/sft + dataset_info.json"):
-            out = self.run_logged(
-                [sys.executable, "-m", "data_prep", "--out-dir", str(self.workdir / "data" / "sft"),
-                 "--dataset-info", str(self.workdir / "dataset_info.json"), "--model", str(TINY_QWEN)],
-                self.workdir / "reports" / "demo" / "logs" / "data_prep.log")
+        with self.stage(f"data: bundled samples -> {SFT_DIR.as_posix()} + {DATASET_INFO}"):
+            out = self.run_logged(prepare_command(self.workdir, TINY_MODEL), self.report_dir / "logs" / "data_prep.log")
             print("\n".join("    " + line for line in out.strip().splitlines()[-14:]))
 
     def train_recipe(self, recipe: str, overrides: dict, env: dict[str, str] | None = None) -> tuple[Path, str]:
@@ -154,10 +149,10 @@ class Demo:
 
     def train_bert(self) -> Path:
         with self.stage(f"train bert (seed 004, triage classifier, {self.bert_epochs} epochs)"):
-            output_dir = self.workdir / "saves" / "tiny-bert" / "cls" / "triage"
+            output_dir = run_folder(self.place(SAVES_DIR), TINY_BERT_NAME)
             out = self.run_logged(
                 [sys.executable, "scripts/train_triage_bert.py", "--profile", "tiny", "--overwrite",
-                 "--data-dir", str(self.workdir / "data" / "sft"), "--output-dir", str(output_dir),
+                 "--data-dir", str(self.data_dir), "--output-dir", str(output_dir),
                  "--epochs", str(self.bert_epochs)],
                 output_dir.parent / "triage.train.log")
             print(f"    {out.strip().splitlines()[-1]}")
@@ -188,8 +183,8 @@ class Demo:
             report_dir = run_eval(EvalOptions(
                 checkpoints={name: str(path) for name, path in checkpoints.items()},
                 tasks=TASKS,
-                data_dir=self.workdir / "data" / "sft",
-                out_dir=self.workdir / "reports" / "demo",
+                data_dir=self.data_dir,
+                out_dir=self.report_dir,
                 limit=self.limit,
                 max_new_tokens=DEMO_NEW_TOKENS,
             ))
@@ -210,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ci:
         args.steps, args.gpt2_steps, args.bert_epochs, args.limit = 2, 2, 1, 3
-    missing = [str(p.relative_to(REPO_ROOT)) for p in (TINY_QWEN, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH) if not p.is_dir()]
+    missing = [repo_relative(p) for p in (TINY_MODEL, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH) if not p.is_dir()]
     if missing:
         print(f"demo: {', '.join(missing)} missing: run `make tiny-model tiny-gpt2` (or `make demo`)", file=sys.stderr)
         return 2
@@ -218,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     started, cpu = time.perf_counter(), cpu_seconds()
 
     demo.prepare_data()
-    checkpoints = {"base": TINY_QWEN}
+    checkpoints = {"base": TINY_MODEL}
     checkpoints["lora"] = demo.train("lora")
     ok, why = bitsandbytes_runs()
     if ok:

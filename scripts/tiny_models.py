@@ -30,14 +30,19 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent
+sys.path.insert(0, str(HERE.parent))  # the repo root: contract
+
+from contract.models import TINY_BERT_VOCAB, TINY_GPT2, TINY_GPT2_SCRATCH  # noqa: E402
+from contract.paths import MODELS_DIR, REPO_ROOT  # noqa: E402
+
 SAMPLES = REPO_ROOT / "data_prep" / "samples"
 CORPUS = HERE / "tiny_corpus_zh.txt"
 
 BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-VOCAB_DIR_NAME = "tiny-bert-vocab"
-GPT2_SCRATCH_NAME = "tiny-gpt2-scratch"
-GPT2_PRETRAINED_NAME = "tiny-gpt2-chinese"
+# folder names under --models-dir (the contract's, under the repo's models/)
+VOCAB_DIR_NAME = TINY_BERT_VOCAB.name
+GPT2_SCRATCH_NAME = TINY_GPT2_SCRATCH.name
+GPT2_PRETRAINED_NAME = TINY_GPT2.name
 # Always in the vocab: printable ASCII, so prompt scaffolding (LLaMA-Factory's `Human: ...\nAssistant:`),
 # numbers and Latin abbreviations (CT, B超) never become [UNK] whatever the corpus holds.
 ALWAYS_CHARS = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -162,7 +167,7 @@ def build_all(models_dir: Path) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     args = parser.parse_args(argv)
     for name, path in build_all(args.models_dir).items():
         print(f"{name}: {path}")

@@ -24,11 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, eval
 
-RECORD = "launch_config.yaml"  # the name eval reads every run's settings from
-TINY_VOCAB = REPO_ROOT / "models" / "tiny-bert-vocab"  # `make tiny-gpt2` (scripts/tiny_models.py)
+from contract.datasets import TRIAGE_CLS_TEST, TRIAGE_CLS_TRAIN, TRIAGE_LABEL2IDX  # noqa: E402
+from contract.files import write_yaml  # noqa: E402
+from contract.models import TINY_BERT_NAME, TINY_BERT_VOCAB  # noqa: E402
+from contract.paths import LAUNCH_CONFIG, SAVES_DIR, SFT_DIR, repo_relative  # noqa: E402
+
+BERT_MODEL_ID = "bert-base-chinese"  # the seed's
+SAVES = Path(repo_relative(SAVES_DIR))  # relative to the working directory, as `make` runs it from the repo root
 # The seed: lr 2e-5, batch 128, epochs 10 (its loop runs range(1, 10)), threshold 0.5, max_len ratio 0.9.
 SEED_SETTINGS = {"learning_rate": 2e-5, "batch_size": 128, "epochs": 10}
 # A randomly initialised tiny BERT needs a far larger step size and more passes over ~150 questions.
@@ -94,19 +98,24 @@ def build_model(model: str, labels: list[str], from_scratch: bool, seed: int):
     return AutoModelForSequenceClassification.from_pretrained(model, **names), tokenizer
 
 
+def run_folder(saves: Path, model_name: str) -> Path:
+    """Where a classifier run goes: saves/<model name>/cls/triage."""
+    return Path(saves) / model_name / "cls" / "triage"
+
+
 def train(args) -> dict:
     import torch
 
     from eval.classifier import THRESHOLD, encode, predict
 
     data = Path(args.data_dir)
-    label_file = data / "triage_label2idx.json"
+    label_file = data / TRIAGE_LABEL2IDX
     if not label_file.is_file():
         raise TrainError(f"{label_file}: not found; run `make data` first")
     label2idx = json.loads(label_file.read_text(encoding="utf-8"))
     labels = sorted(label2idx, key=label2idx.get)
-    train_texts, train_rows = read_cls(data / "triage_cls_train.jsonl", label2idx)
-    test_texts, test_rows = read_cls(data / "triage_cls_test.jsonl", label2idx)
+    train_texts, train_rows = read_cls(data / TRIAGE_CLS_TRAIN, label2idx)
+    test_texts, test_rows = read_cls(data / TRIAGE_CLS_TEST, label2idx)
     max_len = args.max_len or seed_max_len(train_texts)
 
     from_scratch = Path(args.model).is_dir() and not (Path(args.model) / "config.json").is_file()
@@ -151,7 +160,7 @@ def train(args) -> dict:
         "model_name_or_path": args.model,
         "from_scratch": from_scratch,
         "trainer": "scripts/train_triage_bert.py",
-        "dataset": {"train": str(data / "triage_cls_train.jsonl"), "train_sha256": sha256(data / "triage_cls_train.jsonl"),
+        "dataset": {"train": str(data / TRIAGE_CLS_TRAIN), "train_sha256": sha256(data / TRIAGE_CLS_TRAIN),
                     "label2idx": str(label_file), "label2idx_sha256": sha256(label_file)},
         "labels": labels,
         "max_len": max_len,
@@ -171,8 +180,6 @@ def train(args) -> dict:
 
 def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
     """Model, tokenizer and record into a staging folder, then swapped in: never a half-written run."""
-    import yaml
-
     if (out / "config.json").exists() and not overwrite:
         raise TrainError(f"{out}: a finished run is already there; pass --overwrite (make: ARGS=--overwrite) "
                          "or --output-dir DIR")
@@ -181,7 +188,7 @@ def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / RECORD).write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        write_yaml(staging / LAUNCH_CONFIG, record, sort_keys=False)  # what eval reads every run's settings from
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)
@@ -191,11 +198,12 @@ def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", choices=["tiny"], help="tiny: a tiny random BERT on models/tiny-bert-vocab")
-    parser.add_argument("--model", help="hub id or local BERT (default bert-base-chinese); a folder with only a "
+    parser.add_argument("--profile", choices=["tiny"],
+                        help=f"tiny: a tiny random BERT on {repo_relative(TINY_BERT_VOCAB)}")
+    parser.add_argument("--model", help=f"hub id or local BERT (default {BERT_MODEL_ID}); a folder with only a "
                         "vocab/tokenizer builds a tiny BERT from scratch")
-    parser.add_argument("--data-dir", default="data/sft", help="where data_prep wrote the triage files")
-    parser.add_argument("--output-dir", help="default saves/<model name>/cls/triage")
+    parser.add_argument("--data-dir", default=str(SFT_DIR), help="where data_prep wrote the triage files")
+    parser.add_argument("--output-dir", help=f"default {run_folder(SAVES, '<model name>')}")
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--epochs", type=int)
@@ -205,12 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --output-dir")
     args = parser.parse_args(argv)
     defaults = TINY_SETTINGS if args.profile == "tiny" else SEED_SETTINGS
-    args.model = args.model or (str(TINY_VOCAB) if args.profile == "tiny" else "bert-base-chinese")
+    args.model = args.model or (str(TINY_BERT_VOCAB) if args.profile == "tiny" else BERT_MODEL_ID)
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    name = "tiny-bert" if args.profile == "tiny" else Path(args.model.rstrip("/")).name
-    args.output_dir = args.output_dir or str(Path("saves") / name / "cls" / "triage")
+    name = TINY_BERT_NAME if args.profile == "tiny" else Path(args.model.rstrip("/")).name
+    args.output_dir = args.output_dir or str(run_folder(SAVES, name))
     if args.profile == "tiny" and not Path(args.model).is_dir():
         print(f"error: {args.model} not found; run `make tiny-gpt2` (it builds the BERT-style vocab)", file=sys.stderr)
         return 2
