@@ -24,16 +24,20 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                   "DISABLE_VERSION_CHECK": "1", "WANDB_DISABLED": "true", "TOKENIZERS_PARALLELISM": "false"})
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, eval
+
+from contract.datasets import DATASETS, TEST, TRAIN, split  # noqa: E402
+from contract.env import OFFLINE_ENV  # noqa: E402
+from contract.models import TINY_MODEL  # noqa: E402
+from contract.paths import RECIPE_DIR, SFT_DIR  # noqa: E402
+from contract.prepare import prepare_into  # noqa: E402
+
+os.environ.update(OFFLINE_ENV)
 
 
 def seed_get_output(datas, tokenizer, model, batch_size=16, max_new_tokens=2000):
@@ -46,13 +50,6 @@ def seed_get_output(datas, tokenizer, model, batch_size=16, max_new_tokens=2000)
         processed = [output_sequences[j][len(inputs[j]):] for j in range(len(output_sequences))]
         outputs.extend(tokenizer.batch_decode(processed, skip_special_tokens=True))
     return outputs
-
-
-def prepare_data(tmp: Path, tiny_model: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "data_prep", "--out-dir", str(tmp / "data" / "sft"), "--dataset-info",
-                    str(tmp / "dataset_info.json"), "--model", str(tiny_model)], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL)
-    return tmp
 
 
 def train_tiny(tmp: Path, dataset_dir: Path, tiny_model: Path, steps: int, datasets: str) -> Path:
@@ -71,7 +68,7 @@ def lf_batch_size() -> int:
     """per_device_eval_batch_size of the repo's predict recipe (what `make predict` uses)."""
     import yaml
 
-    recipe = REPO / "llamafactory_configs" / "qwen2_5_0_5b_lora_predict.yaml"
+    recipe = RECIPE_DIR / "qwen2_5_0_5b_lora_predict.yaml"
     return int(yaml.safe_load(recipe.read_text(encoding="utf-8"))["per_device_eval_batch_size"])
 
 
@@ -96,7 +93,7 @@ def lf_predict(model_path: str, dataset_dir: Path, task: str, n: int, max_new_to
     GenerationMixin.generate = timed_generate
     try:
         run_exp({"model_name_or_path": model_path, "stage": "sft", "do_predict": True, "finetuning_type": "full",
-                 "eval_dataset": f"med_{task}_test", "dataset_dir": str(dataset_dir), "template": "qwen",
+                 "eval_dataset": DATASETS[split(task, TEST)], "dataset_dir": str(dataset_dir), "template": "qwen",
                  "cutoff_len": 4096, "max_samples": n, "output_dir": str(out), "overwrite_output_dir": True,
                  "per_device_eval_batch_size": batch, "predict_with_generate": True, "do_sample": False,
                  "max_new_tokens": max_new_tokens, "report_to": "none", "use_cpu": True, "disable_tqdm": True})
@@ -144,11 +141,12 @@ def run(args, tmp: Path) -> int:
 
     torch.set_num_threads(args.threads)
     tasks = parse_tasks(args.tasks)
-    tiny = REPO / "models" / "tiny-qwen2"
-    data_dir = Path(args.data_dir) if args.data_dir else prepare_data(tmp, tiny) / "data" / "sft"
+    if not args.data_dir:
+        prepare_into(tmp)  # tmp is the dataset_dir: tmp/dataset_info.json, tmp/data/sft
+    data_dir = Path(args.data_dir) if args.data_dir else tmp / SFT_DIR
     t0 = time.perf_counter()
-    model_path = args.model or str(train_tiny(tmp, data_dir.parent.parent, tiny, args.train_steps,
-                                              ",".join(f"med_{t}" for t in tasks)))
+    model_path = args.model or str(train_tiny(tmp, data_dir.parent.parent, TINY_MODEL, args.train_steps,
+                                              ",".join(DATASETS[split(t, TRAIN)] for t in tasks)))
     if not args.model:
         print(f"trained the tiny model for {args.train_steps} steps in {time.perf_counter() - t0:.1f} s")
 

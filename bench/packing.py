@@ -19,30 +19,25 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", WANDB_MODE="disabled",
-                  DISABLE_VERSION_CHECK="1", TOKENIZERS_PARALLELISM="false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, launch
 
+from contract.env import OFFLINE_ENV  # noqa: E402
+from contract.models import TINY_MODEL  # noqa: E402
+from contract.paths import RECIPE_DIR  # noqa: E402
+from contract.prepare import prepare_into  # noqa: E402
 
-def prepare(out: Path, model: Path) -> Path:
-    cmd = [sys.executable, "-m", "data_prep", "--out-dir", str(out / "data" / "sft"),
-           "--dataset-info", str(out / "dataset_info.json"), "--model", str(model)]
-    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    return out
-
+os.environ.update(OFFLINE_ENV)
 
 MODES = {  # mode -> the recipe keys it sets
     "unpacked": {"packing": False, "neat_packing": False, "train_sampling_strategy": "random"},
     "neat_packing": {"packing": True, "neat_packing": True, "train_sampling_strategy": "random"},
     "grouped": {"packing": False, "neat_packing": False, "train_sampling_strategy": "group_by_length"},
 }
-RECIPE = REPO / "llamafactory_configs" / "qwen2_5_0_5b_lora_sft.yaml"
+RECIPE = RECIPE_DIR / "qwen2_5_0_5b_lora_sft.yaml"
 
 
 def recipe_mode() -> str:
@@ -116,13 +111,12 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from launch.paths import TINY_MODEL
-
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="medsft-packing-") as tmp:
         tmp = Path(tmp)
-        data_dir = prepare(tmp / "prepared", TINY_MODEL)
+        data_dir = tmp / "prepared"  # the dataset_dir: dataset_info.json and data/sft
+        prepare_into(data_dir, TINY_MODEL)
         runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
         for repeat in range(args.repeats):
             for mode in MODES:

@@ -37,9 +37,18 @@ from pathlib import Path
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # contract
+
+from contract.datasets import TEST, TRAIN, split  # noqa: E402
+from contract.env import OFFLINE_ENV  # noqa: E402
+from contract.models import TINY_MODEL  # noqa: E402
+from contract.paths import MANIFEST, SFT_DIR  # noqa: E402
+from contract.prepare import prepare_command  # noqa: E402
+
 SAMPLE = ROOT / "data_prep" / "samples" / "Chinese-medical-dialogue" / "data" / "train_0001_of_0001.json"
 REAL_SIZE = 792_099
 
+# The seed recipe's preparation as written there (its own output file name included), plus one timer.
 SEED_SCRIPT = r"""
 import json, os, random, sys, time, jsonlines
 from transformers import AutoTokenizer
@@ -108,22 +117,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=100_000, help="records of the corpus for the timed, repeated runs")
     ap.add_argument("--full-n", type=int, default=REAL_SIZE, help="records for ours' one full-size run (0: skip)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--model", default=str(ROOT / "models" / "tiny-qwen2"))
+    ap.add_argument("--model", default=str(TINY_MODEL))
     ap.add_argument("--keep", action="store_true", help="keep the generated corpora and outputs")
     args = ap.parse_args(argv)
 
     out_root = ROOT / "bench" / "out"  # git-ignored; the full corpus is ~0.5 GB, removed unless --keep
     out_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="prep-bench-", dir=out_root))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(ROOT)}
 
     def ours(corpus: Path, name: str, exact: bool = True) -> tuple[float, float, Path]:
         out = work / name
-        cmd = [sys.executable, "-m", "data_prep", "--only", "dialog", "--dialog", str(corpus),
-               "--dialog-limit", "0", "--out-dir", str(out / "data" / "sft"),
-               "--dataset-info", str(out / "dataset_info.json"), "--model", args.model,
-               *(["--token-sample", "0"] if exact else [])]
+        cmd = prepare_command(out, args.model, ["--only", "dialog", "--dialog", str(corpus), "--dialog-limit", "0",
+                                                *(["--token-sample", "0"] if exact else [])])
         seconds, rss, _ = timed(cmd, env)
         return seconds, rss, out
 
@@ -147,10 +153,10 @@ def main(argv: list[str] | None = None) -> None:
             runs["seed"].append(seconds)
         ours_s, seed_s = statistics.median(runs["ours"]), statistics.median(runs["seed"])
         tokenize_s = float(seed_line.split("tokenize_s")[-1]) if "tokenize_s" in seed_line else float("nan")
-        manifest = json.loads((ours_out / "data" / "sft" / "manifest.json").read_text(encoding="utf-8"))
-        d = manifest["datasets"]
-        print(f"ours: dialog_train {d['dialog_train']['written']} + dialog_test {d['dialog_test']['written']} "
-              f"written, skipped {d['dialog_train']['skipped']}, max tokens {d['dialog_train']['tokens']['max']}; "
+        manifest = json.loads((ours_out / SFT_DIR / MANIFEST).read_text(encoding="utf-8"))
+        train, test = (manifest["datasets"][split("dialog", part)] for part in (TRAIN, TEST))
+        print(f"ours: {split('dialog', TRAIN)} {train['written']} + {split('dialog', TEST)} {test['written']} "
+              f"written, skipped {train['skipped']}, max tokens {train['tokens']['max']}; "
               f"runs {', '.join(f'{t:.1f}' for t in runs['ours'])} s (peak RSS {rss_at_n:.0f} MB)")
         print(f"seed: {seed_line}; runs {', '.join(f'{t:.1f}' for t in runs['seed'])} s")
         print(f"seed's tokenizing: {tokenize_s:.1f} of {seed_s:.1f} s ({100 * tokenize_s / seed_s:.0f}%); the same "
