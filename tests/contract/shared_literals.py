@@ -32,7 +32,7 @@ def facts() -> dict[str, re.Pattern]:
         **{f"model {m}": m for m in (models.BASE_MODEL_ID, models.BASE_MODEL_NAME, models.GPT2_MODEL_ID,
                                      models.GPT2_MODEL_NAME, models.TINY_MODEL_NAME, models.TINY_GPT2_NAME,
                                      models.TINY_GPT2.name, models.TINY_GPT2_SCRATCH.name,
-                                     models.TINY_BERT_VOCAB.name)},
+                                     models.TINY_BERT_VOCAB.name, models.TINY_BERT_NAME)},
         **{f"offline variable {v}": v for v in env.HUB_OFFLINE},
     }
     # a name is copied only where it stands alone: med_qa is not in med_qa_test, tiny-gpt2 not in tiny-gpt2-x
