@@ -21,7 +21,6 @@ One job per module (shared facts - paths, model names, file names, env flags, th
     download     make model
     webserve     web UI / web chat with a login
     masking      secrets hidden in what is printed; private_dir: the per-user folder for chat configs
-    paths        a re-export kept for importers outside launch (bench/packing.py); launch uses contract
 """
 
 from .errors import LaunchError
