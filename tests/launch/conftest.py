@@ -119,3 +119,26 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def llamafactory_launch(monkeypatch, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict]:
+    """Run LLaMA-Factory's own launcher on a plan's argv and environment with its subprocess stubbed:
+    (the command it would start, the environment it would give it)."""
+    from llamafactory import launcher
+
+    seen = {}
+
+    class Done:
+        returncode = 0
+
+    def fake_run(cmd, env=None, check=False):
+        seen["cmd"], seen["env"] = cmd, env
+        return Done()
+
+    monkeypatch.setattr(launcher.subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "argv", ["llamafactory-cli", *argv[1:]])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit):
+        launcher.launch()
+    return seen["cmd"], seen["env"]

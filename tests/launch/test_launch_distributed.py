@@ -24,7 +24,7 @@ from contract.paths import REPO_ROOT
 from launch.distributed import interpreter_bin, torchrun_env
 from launch.errors import LaunchError
 from tests.conftest import has_cuda
-from tests.launch.conftest import base_environ, free_port, launch_cmd
+from tests.launch.conftest import base_environ, free_port, launch_cmd, llamafactory_launch
 
 # Same data, same order, constant lr without warmup, no dropout: only the batch split differs between runs.
 STEPS = 4
@@ -138,26 +138,10 @@ def test_real_deepspeed_recipes_dry_run(recipe, zero, monkeypatch):
     assert plan.config["deepspeed"] == str(REPO_ROOT / "llamafactory_configs" / "deepspeed" / zero)
     assert plan.config["bf16"] is True  # the recipe as shipped: no profile
 
-    from llamafactory import launcher
-
-    seen = {}
-
-    class Done:
-        returncode = 0
-
-    def fake_run(cmd, env=None, check=False):
-        seen["cmd"], seen["env"] = cmd, env
-        return Done()
-
-    monkeypatch.setattr(launcher.subprocess, "run", fake_run)
-    monkeypatch.setattr(sys, "argv", ["llamafactory-cli", *plan.argv[1:]])
-    for key, value in plan.env_for_child().items():
-        monkeypatch.setenv(key, value)
-    with pytest.raises(SystemExit):
-        launcher.launch()
-    assert " ".join(seen["cmd"]).startswith("torchrun --nnodes 1 --node_rank 0 --nproc_per_node 1 ")
+    cmd, child_env = llamafactory_launch(monkeypatch, plan.argv, plan.env_for_child())
+    assert " ".join(cmd).startswith("torchrun --nnodes 1 --node_rank 0 --nproc_per_node 1 ")
     # LLaMA-Factory starts torchrun by name: on the child's PATH it is the venv's
-    assert shutil.which("torchrun", path=seen["env"]["PATH"]) == str(bin_dir / "torchrun")
+    assert shutil.which("torchrun", path=child_env["PATH"]) == str(bin_dir / "torchrun")
 
 
 def test_in_process_refuses_a_torchrun_plan(data_dir):

@@ -19,7 +19,7 @@ from contract.paths import RECIPE_DIR, REPO_ROOT
 from launch import download
 from launch.cli import main
 from launch.errors import LaunchError
-from tests.launch.conftest import base_environ
+from tests.launch.conftest import base_environ, llamafactory_launch
 
 MULTI_NODE = {"NPROC_PER_NODE": "8", "NNODES": "2", "NODE_RANK": "1", "MASTER_ADDR": "10.1.2.3",
               "MASTER_PORT": "29500"}
@@ -42,25 +42,8 @@ def test_full_sft_two_nodes_deepspeed():
 
 def test_llamafactory_launcher_turns_the_env_into_torchrun(monkeypatch, tmp_path):
     """Feed our plan's argv/env to LLaMA-Factory's own launcher with subprocess stubbed: the torchrun line."""
-    from llamafactory import launcher
-
     plan = launch.build("train", "full", [], environ=base_environ(**MULTI_NODE))
-    seen = {}
-
-    class Done:
-        returncode = 0
-
-    def fake_run(cmd, env=None, check=False):
-        seen["cmd"], seen["env"] = cmd, env
-        return Done()
-
-    monkeypatch.setattr(launcher.subprocess, "run", fake_run)
-    monkeypatch.setattr(sys, "argv", ["llamafactory-cli", *plan.argv[1:]])
-    for key, value in plan.env.items():
-        monkeypatch.setenv(key, value)
-    with pytest.raises(SystemExit):
-        launcher.launch()
-    cmd = " ".join(seen["cmd"])
+    cmd = " ".join(llamafactory_launch(monkeypatch, plan.argv, plan.env)[0])
     assert cmd.startswith("torchrun --nnodes 2 --node_rank 1 --nproc_per_node 8 --master_addr 10.1.2.3 "
                           "--master_port 29500 ")
     assert cmd.endswith(f"launcher.py {plan.config_path}")
