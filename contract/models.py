@@ -20,3 +20,14 @@ TINY_GPT2_SCRATCH = MODELS_DIR / "tiny-gpt2-scratch"  # config + tokenizer only,
 TINY_GPT2_NAME = "tiny-gpt2"  # saves/tiny-gpt2/ under the tiny profile
 TINY_BERT_VOCAB = MODELS_DIR / "tiny-bert-vocab"  # BERT-style Chinese vocab.txt (seed 004's tiny classifier)
 TINY_BERT_NAME = "tiny-bert"  # saves/tiny-bert/ for seed 004's tiny classifier (train_triage_bert.py --profile tiny)
+
+
+def max_positions(config: object) -> int | None:
+    """The longest sequence a model config allows (max_position_embeddings, or its text_config's for a
+    multimodal config); None when the config does not say."""
+    if not isinstance(config, dict):
+        return None
+    value = config.get("max_position_embeddings")
+    if value is None and isinstance(config.get("text_config"), dict):
+        value = config["text_config"].get("max_position_embeddings")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

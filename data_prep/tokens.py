@@ -12,6 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from contract import models
+
 from .errors import PrepError
 
 # Sorted so the recommended cutoff is a round number LLaMA-Factory users recognise.
@@ -80,10 +82,7 @@ def max_positions(model: str | Path) -> int | None:
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, ValueError):
         return None
-    value = config.get("max_position_embeddings") if isinstance(config, dict) else None
-    if value is None and isinstance(config, dict) and isinstance(config.get("text_config"), dict):
-        value = config["text_config"].get("max_position_embeddings")
-    return value if isinstance(value, int) and value > 0 else None
+    return models.max_positions(config)
 
 
 def _load_local(folder: Path):

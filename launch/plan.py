@@ -63,9 +63,8 @@ class Plan:
 
     def env_lines(self) -> list[str]:
         """The launcher's variables as NAME=value, secrets masked, PATH shown as <what we put first>:$PATH."""
-        lines = []
+        lines, first = [], str(interpreter_bin())
         for key, value in sorted(self.env.items()):
-            first = str(interpreter_bin())
             if key == "PATH" and value.startswith(first + os.pathsep):
                 value = f"{first}{os.pathsep}$PATH"
             lines.append(f"{key}={mask_value(key, value)}")

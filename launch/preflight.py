@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from contract import dataset_info
 from contract.dataset_info import DatasetInfoError
 from contract.env import env_flag, hub_offline_by
-from contract.models import BASE_MODEL_ID
+from contract.models import BASE_MODEL_ID, max_positions
 from contract.paths import DATASET_INFO, MODELS_DIR, SAVES_DIR
 
 from . import memory
@@ -176,17 +176,24 @@ def check_datasets(plan: Plan) -> list[Finding]:
     return out
 
 
-def _model_dims(value: str) -> memory.ModelDims | None:
+def _config_path(value: str) -> Path | None:
+    """config.json of a local model folder, or of the base model in the hub cache; None when neither is there."""
     path = Path(value) / "config.json"
-    if not path.is_file() and value == BASE_MODEL_ID:
+    if path.is_file():
+        return path
+    if value == BASE_MODEL_ID:
         from huggingface_hub import try_to_load_from_cache
 
         cached = try_to_load_from_cache(value, "config.json")
-        if not isinstance(cached, str):
-            return memory.QWEN2_5_0_5B
-        path = Path(cached)
-    if not path.is_file():
-        return None
+        if isinstance(cached, str):
+            return Path(cached)
+    return None
+
+
+def _model_dims(value: str) -> memory.ModelDims | None:
+    path = _config_path(value)
+    if path is None:
+        return memory.QWEN2_5_0_5B if value == BASE_MODEL_ID else None  # not downloaded yet: its known shape
     return memory.ModelDims.from_config(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -194,20 +201,13 @@ QWEN2_5_0_5B_MAX_POSITIONS = 32768  # its config.json, for when the model is not
 
 
 def _max_positions(value: str) -> int | None:
-    path = Path(value) / "config.json"
-    if not path.is_file() and value == BASE_MODEL_ID:
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(value, "config.json")
-        if not isinstance(cached, str):
-            return QWEN2_5_0_5B_MAX_POSITIONS
-        path = Path(cached)
+    path = _config_path(value)
+    if path is None:
+        return QWEN2_5_0_5B_MAX_POSITIONS if value == BASE_MODEL_ID else None
     try:
-        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return max_positions(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
-    limit = config.get("max_position_embeddings") if isinstance(config, dict) else None
-    return limit if isinstance(limit, int) and limit > 0 else None
 
 
 def check_cutoff(plan: Plan) -> list[Finding]:
