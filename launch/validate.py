@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import functools
+import math
 from typing import Any
 
 from .errors import LaunchError
@@ -71,6 +72,8 @@ def _convert(action: argparse.Action, text: str) -> Any:
 
 
 def _check_range(key: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # float("nan") parses, and trains on nothing
+        raise _Refused(f"must be a finite number, got {value}")
     rule = RANGES.get(key)
     if rule is None or not isinstance(value, (int, float)) or isinstance(value, bool):
         return

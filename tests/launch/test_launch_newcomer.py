@@ -54,6 +54,8 @@ def test_typo_gets_a_close_match_also_in_dry_run():
     ("train", "cutoff_len=null", "cannot be empty"),
     ("chat", "learning_rate=1e-4", "'learning_rate' is not a LLaMA-Factory argument for chat"),
     ("chat", "top_p=-1", "must be at least 0"),
+    ("train", "learning_rate=nan", "must be a finite number"),
+    ("train", "weight_decay=inf", "must be a finite number"),
 ])
 def test_each_kind_of_bad_value_is_named(command, item, sentence):
     found = validate.problems(command, [item])
