@@ -57,7 +57,7 @@ def main() -> int:
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     if result.returncode != 0:
         print(result.stderr[-2000:], file=sys.stderr)
-        print("error: llamafactory still does not import beside this torch; see README 'Troubleshooting'.", file=sys.stderr)
+        print("error: llamafactory still does not import beside this torch; see docs/troubleshooting.md.", file=sys.stderr)
         return 1
     print("torch companions OK: transformers and llamafactory import.")
     return 0
