@@ -8,7 +8,8 @@ DEEPSPEED_STAMP := $(VENV)/.medsft-deepspeed
 TINY_MODEL := models/tiny-qwen2
 
 # Pass-through knobs: RAW=dir for make data; ARGS="key=value ..." for recipes;
-# PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY/WEBUI_AUTH for servers.
+# PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY/WEBUI_AUTH for servers;
+# SERVE_MAX_INPUT_CHARS/SERVE_MAX_NEW_TOKENS/SERVE_TIMEOUT bound one request to the API and web chat (docs/serving.md).
 RAW ?=
 ARGS ?=
 PROFILE ?=
@@ -16,7 +17,7 @@ METHOD ?= lora
 HOST ?= 127.0.0.1
 PORT ?=
 export HOST PORT API_KEY WEBUI_AUTH MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT \
-       FORCE_TORCHRUN
+       FORCE_TORCHRUN SERVE_MAX_INPUT_CHARS SERVE_MAX_NEW_TOKENS SERVE_TIMEOUT
 
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 # OVERWRITE=1 lets a run replace a finished run in its output folder (refused otherwise).
