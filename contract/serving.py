@@ -77,7 +77,7 @@ def _read(environ: Mapping[str, str], name: str, default, kind, low, high):
         value = None
     if value is None or not (low <= value <= high) or (kind is float and not math.isfinite(value)):
         unit = "a whole number" if kind is int else "a number of seconds"
-        raise LimitError(f"{name}={raw!r} must be {unit} from {low:g} to {high:g} (unset: {default:g}).")
+        raise LimitError(f"{name}={raw!r} must be {unit} from {low:,} to {high:,} (unset: {default:g}).")
     return value
 
 

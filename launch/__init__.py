@@ -20,6 +20,7 @@ One job per module (shared facts - paths, model names, file names, env flags, th
     distributed  torchrun and its environment
     download     make model
     webserve     web UI / web chat with a login
+    apiserve     the OpenAI-style API behind request limits (contract.serving)
     masking      secrets hidden in what is printed; private_dir: the per-user folder for chat configs
 """
 

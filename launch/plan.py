@@ -18,6 +18,7 @@ from contract.env import HUB_OFFLINE, env_flag, verbose
 from contract.files import write_yaml
 from contract.models import BASE_MODEL_NAME, LOCAL_BASE_MODEL, TINY_MODEL, TINY_MODEL_NAME
 from contract.paths import LAUNCH_CONFIG, REPO_ROOT
+from contract.serving import LIMIT_VARS, LimitError, serve_limits
 
 from .commands import COMMANDS
 from .distributed import TORCHRUN_VARS, interpreter_bin, torchrun_env
@@ -33,7 +34,7 @@ from .webserve import DEFAULT_HOST, AuthError, check_access, is_loopback, parse_
 # Variables the Makefile exports even when unset (as empty strings); LLaMA-Factory would read "" as a value
 # (int("") for NNODES), so empty ones are removed from the child's environment.
 PASSTHROUGH = (*TORCHRUN_VARS, "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB", "API_KEY", "WEBUI_AUTH", "MODEL", "HOST", "PORT",
-               "CUDA_VISIBLE_DEVICES")
+               "CUDA_VISIBLE_DEVICES", *LIMIT_VARS)
 DEFAULT_API_PORT = "8000"
 
 
@@ -104,6 +105,11 @@ def _server_env(command: str, target: str | None, environ: dict[str, str]) -> di
         env["GRADIO_SERVER_NAME"] = host
         if port:
             env["GRADIO_SERVER_PORT"] = port
+    if command in ("api", "webchat"):
+        try:  # the request limits the server reads (contract.serving): a malformed one stops us here
+            serve_limits(environ)
+        except LimitError as exc:
+            raise LaunchError(str(exc)) from exc
     if command in ("webui", "webchat"):
         try:
             auth = parse_auth(environ.get("WEBUI_AUTH"))
@@ -186,6 +192,8 @@ def build(
     # LLaMA-Factory has no `predict` command: prediction is `train` with do_predict in the config
     if command == "webchat":
         argv = [*web, command, str(config_path)]
+    elif command == "api":  # LLaMA-Factory's API behind request limits (contract.serving)
+        argv = [sys.executable, "-m", "launch.apiserve", str(config_path)]
     else:
         argv = [cli, "train" if command == "predict" else command, str(config_path)]
     return Plan(command, recipe, target, profile, config, argv, env, config_path, output_dir, notes=notes,

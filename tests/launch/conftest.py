@@ -20,7 +20,7 @@ from tests.conftest import OFFLINE_ENV, REPO_ROOT
 # What the Makefile may export; a test must not inherit a developer's MODEL=/HOST=/NNODES=...
 LAUNCH_VARS = ("MODEL", "HOST", "PORT", "API_KEY", "API_HOST", "API_PORT", "API_MODEL_NAME", "NPROC_PER_NODE",
                "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "FORCE_TORCHRUN", "USE_MODELSCOPE_HUB",
-               "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
+               "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SERVE_MAX_INPUT_CHARS", "SERVE_MAX_NEW_TOKENS", "SERVE_TIMEOUT")
 
 
 @pytest.fixture(autouse=True)
