@@ -46,14 +46,14 @@ $(DEEPSPEED_STAMP): | $(SETUP_STAMP)
 	touch $@
 
 tiny-model: $(TINY_MODEL)/config.json ## build the offline tiny Qwen2 model used by tests and the demo
-$(TINY_MODEL)/config.json: scripts/build_tiny_model.py scripts/tiny_corpus_zh.txt | $(SETUP_STAMP)
+$(TINY_MODEL)/config.json: launch/tiny/qwen2.py launch/tiny/corpus_zh.txt | $(SETUP_STAMP)
 	$(PY) scripts/build_tiny_model.py --out $(TINY_MODEL)
 
 # BERT-style Chinese vocab + tiny GPT-2 stand-ins (seeds 000/002/004); the vocab covers the bundled texts.
 TINY_GPT2_STAMP := models/tiny-gpt2-chinese/config.json
 TINY_VOCAB_TEXTS := $(shell find data_prep/samples -type f \( -name '*.txt' -o -name '*.json' -o -name '*.csv' \) 2>/dev/null)
 tiny-gpt2: $(TINY_GPT2_STAMP) ## build models/tiny-bert-vocab, tiny-gpt2-scratch, tiny-gpt2-chinese (offline)
-$(TINY_GPT2_STAMP): scripts/tiny_models.py scripts/tiny_corpus_zh.txt $(TINY_VOCAB_TEXTS) | $(SETUP_STAMP)
+$(TINY_GPT2_STAMP): launch/tiny/bert_gpt2.py launch/tiny/corpus_zh.txt $(TINY_VOCAB_TEXTS) | $(SETUP_STAMP)
 	$(PY) scripts/tiny_models.py --models-dir models
 
 data: $(SETUP_STAMP) tiny-model ## prepare data/sft/*.jsonl + dataset_info.json (bundled samples, or RAW=dir)

@@ -23,12 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, launch
-
-from contract.env import OFFLINE_ENV  # noqa: E402
-from contract.models import TINY_MODEL  # noqa: E402
-from contract.paths import RECIPE_DIR  # noqa: E402
-from contract.prepare import prepare_into  # noqa: E402
+from contract.env import OFFLINE_ENV
+from contract.models import TINY_MODEL
+from contract.paths import RECIPE_DIR
+from contract.prepare import prepare_into
 
 os.environ.update(OFFLINE_ENV)
 

@@ -36,14 +36,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # contract
-
-from contract.datasets import TEST, TRAIN, split  # noqa: E402
-from contract.env import OFFLINE_ENV  # noqa: E402
-from contract.models import TINY_MODEL  # noqa: E402
-from contract.paths import MANIFEST, SFT_DIR  # noqa: E402
-from contract.prepare import prepare_command  # noqa: E402
+from contract.datasets import TEST, TRAIN, split
+from contract.env import OFFLINE_ENV
+from contract.models import TINY_MODEL
+from contract.paths import MANIFEST, SFT_DIR
+from contract.paths import REPO_ROOT as ROOT
+from contract.prepare import prepare_command
 
 SAMPLE = ROOT / "data_prep" / "samples" / "Chinese-medical-dialogue" / "data" / "train_0001_of_0001.json"
 REAL_SIZE = 792_099

@@ -11,4 +11,5 @@ fact the packages share, stated once. It imports none of them; they import it, n
     env           the offline environment; boolean variables read as the library that acts on them does; VERBOSE
     prepare       run data_prep into a folder (tests, bench, demo)
     serving       the bounds on one request to a served model (API, web chat): characters, new tokens, deadline
+    classifier    the triage classifier's encoding and threshold rule (its trainer in launch, its scorer in eval)
 """

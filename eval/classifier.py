@@ -1,17 +1,18 @@
-"""Seed 004's multi-label classifier as an eval backend: sigmoid over the logits, every label above the
-threshold. It answers like a generative checkpoint (the label set as text), so caching, scoring and the
-report treat both routes alike."""
+"""The BERT triage classifier as an eval backend: sigmoid over the logits, every label above the threshold
+(contract.classifier: the rule its trainer uses too). It answers like a generative checkpoint (the label set
+as text), so caching, scoring and the report treat both routes alike."""
 
 from __future__ import annotations
 
 import gc
 
+from contract.classifier import THRESHOLD, encode, predict
 from contract.datasets import LABEL_SEP
 
 from .backends import Generated
 from .checkpoints import Checkpoint
 
-THRESHOLD = 0.5  # the seed's
+__all__ = ["THRESHOLD", "ClassifierGenerator", "encode", "load_model", "load_tokenizer", "predict", "settings"]
 
 
 def load_tokenizer(ckpt: Checkpoint):
@@ -30,28 +31,6 @@ def load_model(ckpt: Checkpoint, device: str):
     from transformers import AutoModelForSequenceClassification
 
     return AutoModelForSequenceClassification.from_pretrained(ckpt.path).to(device).eval()
-
-
-def encode(tokenizer, text: str, max_len: int) -> list[int]:
-    return tokenizer(text, truncation=True, max_length=max_len)["input_ids"]
-
-
-def label_sets(model, probabilities, threshold: float = THRESHOLD) -> list[list[str]]:
-    """Labels over the threshold per row, in the model's label order (its config's id2label)."""
-    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    return [[names[j] for j, p in enumerate(row) if p > threshold] for row in probabilities.tolist()]
-
-
-def predict(model, tokenizer, batch: list[list[int]], threshold: float = THRESHOLD) -> list[list[str]]:
-    import torch
-
-    pad = tokenizer.pad_token_id or 0
-    width = max(len(ids) for ids in batch)
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=model.device)
-    attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=model.device)
-    with torch.inference_mode():
-        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-    return label_sets(model, torch.sigmoid(logits), threshold)
 
 
 class ClassifierGenerator:

@@ -19,6 +19,8 @@ One job per module (shared facts - paths, model names, file names, env flags, th
     preflight    checks that fail early (memory: the GPU memory estimate)
     distributed  torchrun and its environment
     download     make model
+    tiny         make tiny-model / make tiny-gpt2: the offline stand-ins for the real models
+    triage_bert  make train-triage-bert: the BERT classifier LLaMA-Factory cannot train
     webserve     web UI / web chat with a login
     apiserve     the OpenAI-style API behind request limits (contract.serving)
     masking      secrets hidden in what is printed; private_dir: the per-user folder for chat configs

@@ -24,15 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: contract, launch, eval
-
-from train_triage_bert import run_folder  # noqa: E402  (scripts/, this script's folder)
-
-from contract.datasets import DATASETS, TRAIN, split  # noqa: E402
-from contract.env import OFFLINE_ENV  # noqa: E402
-from contract.models import TINY_BERT_NAME, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH, TINY_MODEL  # noqa: E402
-from contract.paths import DATASET_INFO, REPO_ROOT, REPORTS_DIR, SAVES_DIR, SFT_DIR, repo_relative  # noqa: E402
-from contract.prepare import prepare_command  # noqa: E402
+from contract.datasets import DATASETS, TRAIN, split
+from contract.env import OFFLINE_ENV
+from contract.models import TINY_BERT_NAME, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH, TINY_MODEL
+from contract.paths import DATASET_INFO, REPO_ROOT, REPORTS_DIR, SAVES_DIR, SFT_DIR, repo_relative
+from contract.prepare import prepare_command
+from launch.triage_bert import run_folder
 
 # The tiny model starts from random weights: a LoRA learning rate far above the real recipe's 1e-4 is what
 # lets it learn visibly in a couple of minutes of CPU (measured: LoRA loss 7.4 -> 1.9 in 300 steps of batch 8).

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from contract.env import OFFLINE_ENV  # noqa: E402  (the repo root on sys.path first)
-from contract.models import TINY_MODEL  # noqa: E402
-from contract.prepare import prepare_into  # noqa: E402
+from contract.env import OFFLINE_ENV
+from contract.models import TINY_MODEL
+from contract.paths import REPO_ROOT
+from contract.prepare import prepare_into
 
 # Nothing in the test suite may reach a hub; set before transformers/datasets are imported.
 os.environ.update(OFFLINE_ENV)
@@ -29,8 +25,7 @@ def repo_root() -> Path:
 def tiny_model() -> Path:
     """Path of the offline tiny Qwen2 model (`make tiny-model`); built on demand if missing."""
     if not (TINY_MODEL / "config.json").exists():
-        sys.path.insert(0, str(REPO_ROOT / "scripts"))
-        from build_tiny_model import build
+        from launch.tiny.qwen2 import build
 
         build(TINY_MODEL)
     return TINY_MODEL

@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from launch.tiny import bert_gpt2 as tiny_models
 from tests.conftest import REPO_ROOT
 
 QWEN_TASKS = {"dialog", "qa", "norm", "mrg", "triage"}
@@ -17,9 +18,6 @@ QWEN_TASKS = {"dialog", "qa", "norm", "mrg", "triage"}
 @pytest.fixture(scope="module")
 def tiny_gpt2_models():
     """models/tiny-bert-vocab and the tiny GPT-2s (`make tiny-gpt2`), built on demand."""
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import tiny_models
-
     if not all((REPO_ROOT / "models" / name / "tokenizer_config.json").is_file()
                for name in (tiny_models.VOCAB_DIR_NAME, tiny_models.GPT2_SCRATCH_NAME)):
         tiny_models.build_all(REPO_ROOT / "models")

@@ -14,11 +14,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from contract import datasets, env, models, paths
 
-from contract import datasets, env, models, paths  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def facts() -> dict[str, re.Pattern]:

@@ -1,7 +1,8 @@
 """Issue 10's floors and its one-source rule: contract imports none of data_prep/launch/eval, they import it and
-never each other, nothing below imports scripts/ or bench/ (the top floor), and no package, script or benchmark
-spells a shared fact itself: `python tests/contract/shared_literals.py data_prep launch eval scripts bench` lists
-any copy; ALLOWED_COPIES names the few that must stay, each with its reason."""
+never each other, nothing below imports scripts/ or bench/ (the top floor), those never import each other, no
+file edits sys.path (issue 18), and no package, script or benchmark spells a shared fact itself:
+`python tests/contract/shared_literals.py data_prep launch eval scripts bench` lists any copy; ALLOWED_COPIES
+names the few that must stay, each with its reason."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_importing_the_contract_loads_no_package_above_it():
     assert result.stdout.strip() == "[]"
 
 
-TOP_FLOOR = ("scripts", "bench")  # run as files; they import the packages, and each other by module name
+TOP_FLOOR = ("scripts", "bench")  # run as files; they import the packages, never each other
 
 
 def test_nothing_below_imports_the_top_floor():
@@ -60,13 +61,42 @@ def test_nothing_below_imports_the_top_floor():
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_script_or_benchmark_imports_another():
+    """What two command lines share lives in a package: scripts/ and bench/ files import none of their kind."""
+    top = {p.stem for folder in TOP_FLOOR for p in python_files(ROOT / folder)}
+    wrong = [f"{path.relative_to(ROOT)} imports {name}" for folder in TOP_FLOOR
+             for path in python_files(ROOT / folder) for name in sorted(imported_packages(path) & top)]
+    assert not wrong, "\n".join(wrong)
+
+
+def sys_path_edits(path: Path) -> list[int]:
+    """Lines of `path` that touch sys.path (insert, append, assignment ...): any use of the attribute."""
+    return sorted(node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.Attribute) and node.attr == "path"
+                  and isinstance(node.value, ast.Name) and node.value.id == "sys")
+
+
+def test_no_python_file_edits_sys_path():
+    """The packages come from the editable install and `tests.*` from pytest's pythonpath: nothing in the repo
+    reaches into another folder through sys.path."""
+    files = [p for folder in (*PACKAGES, *TOP_FLOOR, "tests") for p in python_files(ROOT / folder)]
+    wrong = [f"{path.relative_to(ROOT)}:{line}" for path in files for line in sys_path_edits(path)]
+    assert not wrong, "sys.path edited at " + ", ".join(wrong)
+
+
+def test_the_sys_path_guard_can_fail(tmp_path):
+    source = tmp_path / "edit.py"
+    source.write_text("import sys\nsys.path.insert(0, 'x')\nsys.path = []\nos.path.join('a')\n", encoding="utf-8")
+    assert sys_path_edits(source) == [2, 3]
+
+
 # (file, fact) -> why that literal stays (a copy here is not a second statement of the contract's fact)
 ALLOWED_COPIES = {
     ("bench/prep.py", "split name dialog_train"):
         "SEED_SCRIPT quotes the seed recipe's preparation code as written, its own output file name included",
     ("scripts/demo.py", "model tiny-gpt2"):
         "`make tiny-gpt2`: the Makefile target that builds the tiny GPT-2 folders, named in an error message",
-    ("scripts/train_triage_bert.py", "model tiny-gpt2"):
+    ("launch/triage_bert.py", "model tiny-gpt2"):
         "`make tiny-gpt2`: the Makefile target that builds models/tiny-bert-vocab, named in an error message",
 }
 

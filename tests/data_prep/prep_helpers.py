@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"  # the sample generators (conftest puts it on sys.path)
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"  # the command lines (make_qa_sample.py)
 
 
 def read_jsonl(path: Path) -> list[dict]:

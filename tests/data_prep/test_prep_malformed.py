@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from make_samples import write_xlsx
 
 from data_prep.discover import SAMPLES_DIR
+from data_prep.synthetic.norm import write_xlsx
 
 GOOD = {"instruction": "咳嗽怎么办", "input": "孩子咳嗽三天", "output": "您好,建议多喝水。", "history": None}
 REPORT = {"主诉": "咳嗽。", "现病史": "咳嗽三天。", "辅助检查": "", "既往史": "不详。", "诊断": "支气管炎。", "建议": "雾化。"}

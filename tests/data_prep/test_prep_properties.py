@@ -13,9 +13,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from make_samples import write_xlsx
 
 from data_prep.cli import main
+from data_prep.synthetic.norm import write_xlsx
 from tests.conftest import TINY_MODEL
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,

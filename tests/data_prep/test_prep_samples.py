@@ -8,10 +8,10 @@ import json
 
 import pandas as pd
 import pytest
-from make_samples import main as make_samples
 
 from contract.datasets import REPORT_FIELDS
 from data_prep.discover import SAMPLES_DIR
+from data_prep.synthetic.cli import main as make_samples
 
 UTTERANCE_KEYS = {"sentence_id", "speaker", "sentence", "dialogue_act", "BIO_label", "symptom_norm", "symptom_type",
                   "local_implicit_info"}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,8 @@ from eval.prompts import PromptRenderer
 from eval.routes import Route
 from eval.runner import score_file
 from eval.scored import Sample
+from launch.tiny import bert_gpt2 as tiny_models
 from tests.conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import tiny_models  # noqa: E402
 
 CJK = "脂肪肝建议就医明确诊断腹痛发热咳嗽"
 PUNCT = ";,。?!、:()"

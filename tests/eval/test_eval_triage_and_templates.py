@@ -1,11 +1,10 @@
-"""One report for all: a tiny seed-004 BERT classifier trained by scripts/train_triage_bert.py sits beside
+"""One report for all: a tiny seed-004 BERT classifier trained by launch.triage_bert (scripts/train_triage_bert.py) sits beside
 generative checkpoints on triage; every generative checkpoint is prompted with the template and system
 prompt of its own saved launch config."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ import yaml
 from eval import EvalOptions, run_eval
 from eval.checkpoints import CheckpointError, collect
 from eval.metrics_triage import parse_labels
+from launch.tiny.bert_gpt2 import build_bert_vocab
+from launch.triage_bert import main as train
 
 pytestmark = pytest.mark.slow
 LIMIT = 12
@@ -22,10 +23,6 @@ LIMIT = 12
 @pytest.fixture(scope="module")
 def classifier_run(tmp_path_factory, prepared_data, repo_root) -> Path:
     """Seed 004's classifier, tiny: a BERT with random weights on a BERT-style vocab of the bundled texts."""
-    sys.path.insert(0, str(repo_root / "scripts"))
-    from tiny_models import build_bert_vocab
-    from train_triage_bert import main as train
-
     data = prepared_data / "data" / "sft"
     texts = [json.loads(line)["text"] for name in ("triage_cls_train.jsonl", "triage_cls_test.jsonl")
              for line in (data / name).read_text(encoding="utf-8").splitlines()]
@@ -51,8 +48,6 @@ def test_classifier_run_records_how_it_was_trained(classifier_run, prepared_data
 
 
 def test_refuses_to_overwrite_a_finished_run(classifier_run, prepared_data, capsys, repo_root):
-    from train_triage_bert import main as train
-
     assert train(["--model", str(classifier_run), "--data-dir", str(prepared_data / "data" / "sft"),
                   "--output-dir", str(classifier_run), "--epochs", "1"]) == 2
     assert "a finished run is already there" in capsys.readouterr().err

@@ -5,19 +5,16 @@ chat on it; the full fine-tune (stage pt) of the pretrained-shaped model, then g
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import yaml
 
 import launch
 from contract.models import GPT2_MODEL_ID, TINY_GPT2, TINY_GPT2_SCRATCH
-from contract.paths import RECIPE_DIR, REPO_ROOT
+from contract.paths import RECIPE_DIR
 from launch.profiles import TINY_NEW_TOKENS
+from launch.tiny import bert_gpt2 as tiny_models
 from tests.launch.conftest import base_environ
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import tiny_models  # noqa: E402
 
 GPT2_RECIPES = sorted(RECIPE_DIR.glob("gpt2_*.yaml"))
 SCRATCH, SCRATCH_CHAT, SCRATCH_PREDICT = (RECIPE_DIR / f"gpt2_chinese_scratch_{n}.yaml"
