@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from contract.datasets import MCQ_SHOTS
 from contract.env import verbose
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL
 from contract.paths import LAUNCH_CONFIG, SFT_DIR
@@ -12,7 +13,7 @@ from contract.paths import LAUNCH_CONFIG, SFT_DIR
 from . import logs
 from .checkpoints import SAVES, CheckpointError, parse_spec, shown
 from .inputs import InputError
-from .options import BACKENDS, DEFAULT_BATCH_SIZE, DEFAULT_RUN, REPORTS, EvalOptions
+from .options import BACKENDS, DEFAULT_BATCH_SIZE, DEFAULT_RUN, MCQ_STYLES, REPORTS, EvalOptions
 from .prompts import DEFAULT_TEMPLATE
 from .report import markdown_tables
 from .runner import run_eval, score_file
@@ -56,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "their own")
     run.add_argument("--system", help=f"system prompt for checkpoints without a saved {LAUNCH_CONFIG} (default: "
                      "the template's); runs use the one they were trained with")
+    run.add_argument("--mcq-style", default="harness", choices=MCQ_STYLES,
+                     help="multiple-choice scoring: harness = lm-evaluation-harness's likelihood of ' A'..' D' "
+                     "(default); official = C-Eval/CMMLU's next-token logit of the bare letter; generate = CMB's "
+                     "prompt, greedy answer, CMB's extraction (multiple-answer items always)")
+    run.add_argument("--mcq-shots", type=int, default=MCQ_SHOTS, help="few-shot items from the dev split "
+                     f"(default: {MCQ_SHOTS}; the papers also run 0)")
+    run.add_argument("--mcq-chat", action="store_true", help="multiple-choice prompts through each checkpoint's "
+                     "chat template (lm-eval's apply_chat_template); default: raw text")
     _bertscore_args(run)
 
     score = sub.add_parser("score", help="score an existing predictions file (ours or LLaMA-Factory's "
@@ -75,7 +84,8 @@ def run_options(args: argparse.Namespace) -> EvalOptions:
         tasks=args.tasks, data_dir=args.data_dir, out_dir=args.out or REPORTS / args.run, limit=args.limit,
         base=args.base, saves_dir=args.saves, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
         backend=args.backend, device=args.device, dtype=args.dtype, bertscore_model=args.bertscore_model,
-        bertscore_layers=args.bertscore_layers, system=args.system, template=args.template)
+        bertscore_layers=args.bertscore_layers, system=args.system, template=args.template,
+        mcq_style=args.mcq_style, mcq_shots=args.mcq_shots, mcq_chat=args.mcq_chat)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
             summary = score_file(args.task, args.predictions, args.test, args.out, args.bertscore_model,
                                  args.bertscore_layers)
             print(markdown_tables(summary))
-    except (InputError, CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, or a folder we may not write

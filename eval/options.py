@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract.datasets import MCQ_SHOTS
 from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
 
 from .checkpoints import SAVES
@@ -19,6 +20,7 @@ DEFAULT_BATCH_SIZE = 64
 REPORTS = Path(repo_relative(REPORTS_DIR))
 DEFAULT_RUN = "eval"
 BACKENDS = ("auto", "transformers", "vllm")
+MCQ_STYLES = ("harness", "official", "generate")  # eval/mcq/prompts.py says what each is
 
 
 def parse_max_new_tokens(text: str | Mapping[str, int] | None) -> dict[str, int]:
@@ -56,6 +58,9 @@ class EvalOptions:
     bertscore_layers: int | None = None
     system: str | None = None
     template: str = DEFAULT_TEMPLATE
+    mcq_style: str = "harness"  # multiple-choice scoring: lm-eval's likelihoods, the official next-token, generation
+    mcq_shots: int = MCQ_SHOTS  # k dev items before each question (the papers run 0 and 5)
+    mcq_chat: bool = False  # render multiple-choice contexts through each checkpoint's chat template
     budget: dict[str, int] = field(init=False, repr=False, compare=False)  # max_new_tokens, parsed
 
     def __post_init__(self):
@@ -66,6 +71,10 @@ class EvalOptions:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.mcq_style not in MCQ_STYLES:
+            raise ValueError(f"--mcq-style {self.mcq_style!r}: expected {', '.join(MCQ_STYLES)}")
+        if self.mcq_shots < 0:
+            raise ValueError(f"--mcq-shots must be >= 0, got {self.mcq_shots}")
         if self.backend not in BACKENDS:
             raise ValueError(f"--backend {self.backend!r}: expected {', '.join(BACKENDS)}")
 

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from .mcq.report import cost_markdown, cost_rows, draw_tradeoff
 from .output_set import recover, write_output_set
 from .tasks import NOT_PERCENT, TASKS
 
@@ -156,7 +157,7 @@ def render_report(summary: dict) -> str:
         base = "`" + info["base"] + "`" if info.get("base") else ""
         lines.append(f"| {name} | `{info['path']}` | {base} | {info.get('prompt', '')} | {scored_on(summary, info)} |")
     lines += ["", "## Results", "", markdown_tables(summary), coverage_notes(summary), per_label_tables(summary),
-              METRIC_NOTES, "![scores per task](chart.png)", "",
+              cost_markdown(summary), METRIC_NOTES, "![scores per task](chart.png)", "",
               "Five worst-scored samples per task and checkpoint: [worst_samples.md](worst_samples.md).", "",
               "## Settings", ""]
     for key, value in settings.items():
@@ -194,9 +195,12 @@ def chart_figure(summary: dict):
     scored = [t for t in summary["tasks"] if any(t in i["tasks"] for i in summary["checkpoints"].values())]
     tasks = scored + list(summary.get("not_evaluated", {}))
     names = list(summary["checkpoints"])
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    tradeoff = any(row.get("general") is not None for row in cost_rows(summary).values()) and len(names) > 1
+    fig, axes = plt.subplots(1, len(tasks) + tradeoff, figsize=(5.5 * (len(tasks) + tradeoff), 4.2), squeeze=False)
+    if tradeoff:
+        draw_tradeoff(axes[0][-1], summary)
     width = 0.8 / max(len(names), 1)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    for ax, task in zip(axes[0][:len(tasks)], tasks, strict=True):
         note = panel_note(summary, task)
         if note:
             ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="dimgray")

@@ -6,23 +6,26 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from contract.datasets import TRIAGE_LABEL2IDX
 
-from .backends import pick_device, pick_dtype
+from .backends import load_model, pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import Checkpoint, CheckpointError, collect, no_checkpoints
 from .inputs import InputError, load_predictions, load_test_set
+from .mcq.items import load_items
+from .mcq.run import McqSettings, Models, requests_for, score_rows
+from .mcq.score import benchmark_metrics
 from .metrics import score_task
 from .options import EvalOptions
 from .output_set import write_output_set
 from .predictions import cache_key, generate_cached
-from .report import metrics_json, render_worst, worst_rows, write_report
+from .report import WORST_PER_TABLE, metrics_json, render_worst, worst_rows, write_report
 from .routes import Route, route_for
 from .scored import Sample
-from .tasks import TASKS, parse_tasks
+from .tasks import GENERATIVE, TASKS, parse_tasks
 
 logger = logging.getLogger(__name__)
 VLLM_SLICE = 1024
@@ -109,15 +112,26 @@ class Plan:
     dtype: str
     bertscore: BertScore | None  # mrg only
     labels: list[str] | None  # triage's label set, label2idx order
+    pools: dict[str, list[dict]] = field(default_factory=dict)  # multiple-choice task -> its dev items (shots)
+
+    def generative(self) -> dict[str, list[dict]]:
+        return {t: recs for t, recs in self.test_sets.items() if TASKS[t].kind == GENERATIVE}
+
+    def multiple_choice(self) -> dict[str, list[dict]]:
+        return {t: items for t, items in self.test_sets.items() if TASKS[t].kind != GENERATIVE}
 
 
 def check(options: EvalOptions) -> Plan:
     """Tasks, test sets and checkpoints, all checked before anything loads. Both checks run, so a fresh
     checkout hears about the model and the data in one go."""
-    problems, task_names, not_evaluated, test_sets, ckpts = [], [], {}, {}, []
+    problems, task_names, not_evaluated, test_sets, pools, ckpts = [], [], {}, {}, {}, []
     try:
         task_names, not_evaluated = select_tasks(options.tasks, options.data_dir)
-        test_sets = {t: load_test_set(options.data_dir / TASKS[t].test_file, t, options.limit) for t in task_names}
+        test_sets = {t: load_test_set(options.data_dir / TASKS[t].test_file, t, options.limit)
+                     if TASKS[t].kind == GENERATIVE else load_items(options.data_dir / TASKS[t].test_file, options.limit)
+                     for t in task_names}
+        pools = {t: dev_pool(options.data_dir / TASKS[t].dev_file, options.mcq_shots)
+                 for t in task_names if TASKS[t].kind != GENERATIVE}
     except (InputError, ValueError) as exc:
         problems.append(exc)
     try:
@@ -134,7 +148,12 @@ def check(options: EvalOptions) -> Plan:
     device = pick_device(options.device)
     labels = triage_labels(options.data_dir) if "triage" in task_names else None
     return Plan(task_names, not_evaluated, test_sets, ckpts, device, pick_dtype(device, options.dtype), bertscore,
-                labels)
+                labels, pools)
+
+
+def dev_pool(path: Path, shots: int) -> list[dict]:
+    """The few-shot pool (empty when no shots are asked for or the benchmark ships no dev split)."""
+    return load_items(path) if shots and path.is_file() else []
 
 
 def evaluate(ckpt: Checkpoint, route: Route, plan: Plan, options: EvalOptions,
@@ -142,7 +161,7 @@ def evaluate(ckpt: Checkpoint, route: Route, plan: Plan, options: EvalOptions,
     """One checkpoint on every task it answers: (its metrics.json entry, {scores.jsonl path: bytes},
     {task: its worst rows}). Predictions are cached under options.out_dir as they are generated."""
     info = {"path": ckpt.path, "base": ckpt.base, "backend": route.backend, "prompt": route.describe(), "tasks": {}}
-    planned, info["not_scored"] = route.plan(plan.test_sets, options.budget)
+    planned, info["not_scored"] = route.plan(plan.generative(), options.budget)
     info["max_new_tokens"] = {task: new_tokens for task, (_, new_tokens) in planned.items()}
     # vLLM schedules its own batches: hand it large slices (the cache is written per slice)
     slice_size = max(options.batch_size, VLLM_SLICE) if route.backend == "vllm" else options.batch_size
@@ -161,7 +180,34 @@ def evaluate(ckpt: Checkpoint, route: Route, plan: Plan, options: EvalOptions,
             scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)
             info["tasks"][task] = scored.metrics
             worst[task] = worst_rows(scored.rows, {s.index: s for s in samples})
+        mcq = plan.multiple_choice()
+        for task in [t for t in mcq if t not in route.applicable(list(mcq))]:
+            info["not_scored"][task] = route.why_not
+        if route.template is not None and route.applicable(list(mcq)):
+            settings = McqSettings(options.mcq_style, options.mcq_shots, options.mcq_chat)
+            models = Models(lambda: load_model(ckpt, plan.device, plan.dtype), get_generator, route.tokenizer,
+                            plan.device, options.batch_size,
+                            lambda text: route.encode({"instruction": text, "input": ""}))
+            for task in route.applicable(list(mcq)):
+                key = cache_key({"model": ckpt.fingerprint(), "dtype": plan.dtype, "scoring": settings.describe(),
+                                 "max_new_tokens": options.budget[task], **route.key})
+                task_rel = f"{_dir_name(ckpt.name)}/{task}"
+                reqs = requests_for(mcq[task], plan.pools[task], settings)
+                rows = score_rows(mcq[task], reqs, options.out_dir / task_rel / "mcq.jsonl", key, models, settings,
+                                  options.budget[task], desc=f"{ckpt.name}/{task}")
+                scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(rows)
+                info["tasks"][task] = benchmark_metrics(rows, task)
+                info["tasks"][task]["scoring"] = settings.describe()
+                worst[task] = mcq_worst(rows, reqs)
+            models.close()
     return info, scores_files, worst
+
+
+def mcq_worst(rows: list[dict], reqs: list) -> list[dict]:
+    """The first wrong items (unextractable answers first), shown like the generative tasks' worst samples."""
+    wrong = sorted((r for r in rows if not r["correct"]), key=lambda r: (r["reason"] is None, r["index"]))
+    return [{"index": r["index"], "score": 0.0, "reason": r["reason"], "prompt": reqs[r["index"]].context,
+             "predict": r.get("generated", r["pred"]), "label": r["answer"]} for r in wrong[:WORST_PER_TABLE]]
 
 
 def settings(plan: Plan, options: EvalOptions, routes: dict[str, Route]) -> dict:
@@ -180,6 +226,7 @@ def settings(plan: Plan, options: EvalOptions, routes: dict[str, Route]) -> dict
         "dtype": plan.dtype,
         "prompt": {name: route.describe() for name, route in routes.items()},  # per checkpoint, from its run
         "bertscore": plan.bertscore.describe() if plan.bertscore else "not applicable",
+        "multiple_choice": McqSettings(options.mcq_style, options.mcq_shots, options.mcq_chat).describe(),
     }
 
 

@@ -1,0 +1,94 @@
+"""Prompts for multiple-choice items, in the styles the field scores with (the report names the style).
+
+harness   lm-evaluation-harness 0.4.x (`cmmlu`, `ceval-valid`): a subject header, k shots `question + options +
+          "答案：" + " X"`, choices scored as continuations with a leading space (" A").
+official  the benchmarks' own code for open models: C-Eval `...答案：`, CMMLU `题目：...答案是：`; the choice is the
+          argmax of the next-token logits of the bare letters ("A"), shots end `答案：X\n\n`.
+generate  CMB's official prompt, the answer generated (greedy) and read back by CMB's extraction rule; always
+          used for multiple-answer items, which no single-letter likelihood can answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STYLES = ("harness", "official", "generate")
+FEWSHOT_DELIMITER = "\n\n"  # lm-eval's default between shots (and after the last one)
+TARGET_DELIMITER = " "  # lm-eval's default before a choice
+
+# Subject headers. lm-eval: C-Eval drops 考试 from the official sentence; CMMLU's is the official one.
+HARNESS_HEADER = {
+    "cmmlu": "以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n",
+    "ceval": "以下是中国关于{subject}的单项选择题，请选出其中的正确答案。\n\n",
+}
+OFFICIAL_HEADER = {
+    "cmmlu": "以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n",
+    "ceval": "以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。\n\n",
+}
+# CMB's official prompt (its question_type names the kind of item); CMExam and MedQA borrow it: neither ships
+# an evaluation prompt of its own for open models.
+CMB_HEADER = "以下是中国{exam_type}中{exam_class}考试的一道{question_type}，不需要做任何分析和解释，直接输出答案选项。\n"
+SINGLE, MULTI = "单项选择题", "多项选择题"
+DEFAULT_EXAM = {"cmexam": ("医师资格考试", "医学"), "medqa": ("医师资格考试", "医学")}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one item asks of a model: the context, and either the choices to compare (their continuation
+    strings, scored by likelihood) or None (generate and extract)."""
+
+    context: str
+    choices: tuple[str, ...] | None
+    letters: tuple[str, ...]  # the item's option letters, the order of `choices`
+
+
+def _options(item: dict) -> str:
+    return "".join(f"\n{letter}. {text}" for letter, text in item["options"].items())
+
+
+def _body(item: dict, official_cmmlu: bool = False) -> str:
+    question = item["question"].strip()
+    return f"{'题目：' if official_cmmlu else ''}{question}{_options(item)}\n"
+
+
+def _answer_cue(benchmark: str, style: str) -> str:
+    return "答案是：" if style == "official" and benchmark == "cmmlu" else "答案："
+
+
+def _cmb_header(item: dict) -> str:
+    exam_type, exam_class = DEFAULT_EXAM.get(item["benchmark"], ("", ""))
+    return CMB_HEADER.format(exam_type=item.get("exam_type", exam_type), exam_class=item.get("exam_class", exam_class),
+                             question_type=MULTI if item.get("multi") else SINGLE)
+
+
+def header(item: dict, style: str) -> str:
+    headers = HARNESS_HEADER if style == "harness" else OFFICIAL_HEADER
+    if style != "generate" and item["benchmark"] in headers:
+        return headers[item["benchmark"]].format(subject=item.get("subject_zh") or item["subject"])
+    return _cmb_header(item)
+
+
+def doc(item: dict, style: str) -> str:
+    """The item as a question: its text, options, and the answer cue (no answer)."""
+    official_cmmlu = style == "official" and item["benchmark"] == "cmmlu"
+    return _body(item, official_cmmlu) + _answer_cue(item["benchmark"], style)
+
+
+def shot(item: dict, style: str) -> str:
+    """A solved dev item: lm-eval puts its target delimiter before the answer; the official code does not."""
+    sep = TARGET_DELIMITER if style == "harness" else ""
+    return doc(item, style) + sep + item["answer"] + FEWSHOT_DELIMITER
+
+
+def request(item: dict, shots: list[dict], style: str) -> Request:
+    """The item's context (header + shots + doc) and its choices. Multiple-answer items are always generated."""
+    if style not in STYLES:
+        raise ValueError(f"unknown multiple-choice style {style!r}; expected one of {', '.join(STYLES)}")
+    letters = tuple(item["options"])
+    if style == "generate" or item.get("multi"):
+        # CMB's official few-shot layout: the header once, then solved items, then the question
+        context = header(item, "generate") + "".join(_body(s) + f"答案：{s['answer']}\n\n" for s in shots)
+        return Request(context + _body(item) + "答案：", None, letters)
+    context = header(item, style) + "".join(shot(s, style) for s in shots) + doc(item, style)
+    prefix = TARGET_DELIMITER if style == "harness" else ""
+    return Request(context, tuple(prefix + letter for letter in letters), letters)
