@@ -56,3 +56,14 @@ LABEL_SEP = "、"
 
 # IMCS-V2 report fields, in the order the data, the prompt and the CBLUE scorer use.
 REPORT_FIELDS = ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议")
+
+# Multiple-choice benchmarks (issue 17): not SFT data. data_prep writes `<task>_test.jsonl` (the scored items) and
+# `<task>_dev.jsonl` (the few-shot pool) into the prepared set and lists them in its manifest; dataset_info.json
+# never registers them. One JSON object per line, keys in MCQ_FIELDS order (cmb adds MCQ_EXAM_FIELDS).
+MULTIPLE_CHOICE = "multiple_choice"  # their kind (beside the generative and classifier tasks)
+MCQ = ("cmmlu", "ceval", "cmb", "cmexam", "medqa")
+DEV = "dev"  # the few-shot split
+MCQ_GROUPS = ("medical", "general")  # medical: the exam subjects; general: the retention check
+MCQ_SHOTS = 5  # the papers' k-shot; a dev pool with fewer rows is noted in the manifest (eval then uses fewer)
+MCQ_FIELDS = ("id", "benchmark", "subject", "subject_zh", "group", "question", "options", "answer", "multi")
+MCQ_EXAM_FIELDS = ("exam_type", "exam_class")  # cmb only: its accuracy is per exam_class, then per exam_type
