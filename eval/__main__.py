@@ -17,7 +17,7 @@ from .options import BACKENDS, DEFAULT_BATCH_SIZE, DEFAULT_RUN, MCQ_STYLES, REPO
 from .prompts import DEFAULT_TEMPLATE
 from .report import markdown_tables
 from .runner import run_eval, score_file
-from .tasks import TASKS
+from .tasks import GENERATIVE, TASKS
 
 
 def _bertscore_args(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score an existing predictions file (ours or LLaMA-Factory's "
                            "generated_predictions.jsonl)")
-    score.add_argument("--task", required=True, choices=list(TASKS))
+    score.add_argument("--task", required=True, choices=[t for t, s in TASKS.items() if s.kind == GENERATIVE])
     score.add_argument("--predictions", required=True)
     score.add_argument("--test", help="the test jsonl the predictions were made from (mrg: all references)")
     score.add_argument("--out", help="where to write metrics.json (default: beside the predictions)")

@@ -266,6 +266,9 @@ def score_file(
     """Score an existing predictions file (ours or LLaMA-Factory's generated_predictions.jsonl);
     writes metrics.json, scores.jsonl and worst_samples.md to `out_dir` (default: beside the file)."""
     (task,) = parse_tasks(task)
+    if TASKS[task].kind != GENERATIVE:
+        raise ValueError(f"{task} is a multiple-choice benchmark: a model's likelihoods score it, not a predictions "
+                         "file; use `python -m eval run --tasks " + task + "`")
     predictions = Path(predictions)
     records = load_test_set(Path(test), task) if test else None
     samples = load_predictions(predictions, task, records)
