@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from . import SAMPLES_DIR, qa, write_all
+from .norm import XML_WRITER_SWITCH
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=SAMPLES_DIR, help="default: data_prep/samples")
     ap.add_argument("--only", choices=["qa"], help="write one sample only (qa: the GPT-2 chatbot's train.txt)")
     args = ap.parse_args(argv)
+    os.environ[XML_WRITER_SWITCH] = "False"  # before openpyxl's first import here: the committed xlsx bytes
     if args.only == "qa":
         print(f"wrote {qa.write(args.out)}")
     else:

@@ -113,7 +113,24 @@ def _fixed_zip_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# openpyxl serialises with lxml when lxml is installed (lm-eval's sacrebleu brings it), and lxml writes the same
+# cells as other bytes ("/>" for " />", namespaces declared elsewhere). The committed xlsx samples come from the
+# standard-library writer, which openpyxl takes when this variable is "False" at its first import.
+XML_WRITER_SWITCH = "OPENPYXL_LXML"
+
+
+def check_xml_writer() -> None:
+    """Refuse to write the committed samples with lxml's serialiser: same cells, different bytes."""
+    from openpyxl.xml import LXML
+
+    if LXML:
+        raise RuntimeError(f"openpyxl was imported with lxml as its XML writer, so the xlsx samples would not be "
+                           f"byte-identical to the committed ones: run `python -m data_prep.synthetic` (or "
+                           f"scripts/make_samples.py), which sets {XML_WRITER_SWITCH}=False before openpyxl loads")
+
+
 def write_norm(out: Path, rng: random.Random) -> None:
+    check_xml_writer()
     base = out / "yidu-n7k"
     base.mkdir(parents=True, exist_ok=True)
     (base / "code.txt").write_text("\n".join(code_lines()), encoding="utf-8")  # no trailing newline

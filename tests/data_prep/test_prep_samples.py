@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
 from contract.datasets import REPORT_FIELDS
+from contract.paths import REPO_ROOT
 from data_prep.discover import SAMPLES_DIR
-from data_prep.synthetic.cli import main as make_samples
+from data_prep.synthetic import norm
 
 UTTERANCE_KEYS = {"sentence_id", "speaker", "sentence", "dialogue_act", "BIO_label", "symptom_norm", "symptom_type",
                   "local_implicit_info"}
@@ -22,11 +26,23 @@ def committed_files():
 
 
 def test_generator_reproduces_the_committed_files(tmp_path):
-    make_samples(["--out", str(tmp_path)])
+    """The command line, in its own process: openpyxl picks its XML writer at its first import (see the next test)."""
+    subprocess.run([sys.executable, "scripts/make_samples.py", "--out", str(tmp_path)], cwd=REPO_ROOT, check=True,
+                   capture_output=True)
     for path in committed_files():
         rel = path.relative_to(SAMPLES_DIR)
         assert (tmp_path / rel).read_bytes() == path.read_bytes(), rel
     assert sum(p.stat().st_size for p in committed_files()) < 2_000_000
+
+
+def test_samples_are_not_written_through_lxml(tmp_path, monkeypatch):
+    """With lxml as openpyxl's writer the xlsx cells are the same but the bytes are not: a sentence, no file."""
+    import openpyxl.xml
+
+    monkeypatch.setattr(openpyxl.xml, "LXML", True)
+    with pytest.raises(RuntimeError, match="would not be byte-identical.*OPENPYXL_LXML=False"):
+        norm.write_norm(tmp_path, random.Random(0))
+    assert not (tmp_path / "yidu-n7k").exists()
 
 
 def test_modelscope_dialog_json_array():
