@@ -32,7 +32,8 @@ def _check(where: str, item: dict) -> None:
 
 
 def load_items(path: Path, limit: int | None = None) -> list[dict]:
-    """Checked items in file order, the first `limit` (the whole file when None); ids must be unique."""
+    """Checked items in file order; ids must be unique. `limit`: the first N of each subject (the whole file when
+    None), so a limited run still covers every subject and group."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: test file not found (run `make data` with the benchmark's files, or pass "
@@ -48,7 +49,15 @@ def load_items(path: Path, limit: int | None = None) -> list[dict]:
             raise InputError(f"{where}: duplicate id {item['id']!r} (first on line {seen[item['id']]})")
         seen[item["id"]] = line_no
     items = [item for _, item in lines]
-    return items[:limit] if limit else items
+    if not limit:
+        return items
+    taken: dict[str, int] = {}
+    kept = []
+    for item in items:
+        taken[item["subject"]] = taken.get(item["subject"], 0) + 1
+        if taken[item["subject"]] <= limit:
+            kept.append(item)
+    return kept
 
 
 def shots_for(item: dict, pool: list[dict], k: int) -> list[dict]:

@@ -149,3 +149,11 @@ def test_the_cache_resumes_after_a_torn_write_and_scores_only_what_is_left(tmp_p
     assert len(cache.read_text(encoding="utf-8").splitlines()) == 6
     run()  # everything cached: the model is not loaded again
     assert len(loads) == 2
+
+
+def test_limit_takes_the_first_n_of_each_subject(tmp_path):
+    path = tmp_path / "cmmlu_test.jsonl"
+    items = [_item(i, subject="a" if i < 5 else "b", group="medical" if i < 5 else "general") for i in range(8)]
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), encoding="utf-8")
+    assert [x["id"] for x in load_items(path, 2)] == ["s/0", "s/1", "s/5", "s/6"]
+    assert len(load_items(path)) == 8
