@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from contract.datasets import GENERAL, PT_TEXT, TEST, TRAIN, split
+from contract.datasets import GENERAL, MCQ, PT_TEXT, TEST, TRAIN, split
 from contract.paths import DATASET_INFO, MANIFEST, SFT_DIR
 
 from . import qa, triage
@@ -35,10 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--qa", type=Path, help="seed 000's chatbot train.txt (dialogues split by a blank line)")
     src.add_argument("--text", type=Path, help=f"a .csv/.jsonl corpus for continued pre-training ({PT_TEXT})")
     src.add_argument("--text-column", default="text", help="its text column (default text)")
-    src.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)} (each then required)")
+    src.add_argument("--only", help=f"comma-separated subset of {','.join((*ALL, *MCQ))} (each then required)")
     src.add_argument("--general", type=Path, help=f"general-domain alpaca .json/.jsonl to mix in ({split(GENERAL, TRAIN)})")
     src.add_argument("--general-ratio", type=float, default=1.0,
                      help="general records per domain train record (default 1.0, the seed's 1:1)")
+    mcq = ap.add_argument_group(
+        "multiple-choice benchmarks (<task>_test.jsonl scored, <task>_dev.jsonl few-shot pool; not SFT data, never "
+        "registered; found below --raw-dir unless given)")
+    mcq.add_argument("--cmmlu", type=Path, help="CMMLU download: the folder holding data/{dev,test}/<subject>.csv")
+    mcq.add_argument("--ceval", type=Path, help="C-Eval download (ceval-exam): the folder holding "
+                     "{dev,val}/<subject>_{dev,val}.csv (test/ has no answers and is never scored)")
+    mcq.add_argument("--cmb", type=Path, help="CMB download: a folder holding CMB-Exam/CMB-test/"
+                     "CMB-test-choice-question-merge.json with CMB-test-choice-answer.json, and CMB-Exam/CMB-val/"
+                     "CMB-val-merge.json (the few-shot pool; scored instead when there is no answer file)")
+    mcq.add_argument("--cmexam", type=Path, help="CMExam download: the folder holding data/test_with_annotations.csv "
+                     "(or test.csv) and val.csv")
+    mcq.add_argument("--medqa", type=Path, help="MedQA download: the folder holding "
+                     "data_clean/questions/Mainland/{dev,test}.jsonl")
+    mcq.add_argument("--mcq-subjects", default="default",
+                     help="CMMLU/C-Eval subjects, comma-separated file names (anatomy, physician ...), 'default' "
+                     "(the medical subjects + chinese_history/modern_chinese_history and high_school_mathematics) "
+                     "and/or 'all' (every subject downloaded); default: default")
+    mcq.add_argument("--mcq-groups", default="", metavar="SUBJECT=GROUP,...",
+                     help="put subjects in the medical or general group (over the defaults; a subject outside "
+                     "them is general in CMMLU/C-Eval, everything in CMB/CMExam/MedQA is medical)")
     out = ap.add_argument_group("outputs")
     out.add_argument("--out-dir", type=Path, default=SFT_DIR, help=f"default {SFT_DIR.as_posix()}")
     out.add_argument("--dataset-info", type=Path, default=Path(DATASET_INFO),

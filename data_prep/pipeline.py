@@ -12,12 +12,12 @@ from pathlib import Path
 from contract import dataset_info
 from contract import manifest as manifests
 from contract.dataset_info import DatasetInfoError
-from contract.datasets import DOMAIN, GENERAL, TASKS, TEST, TEXT, TRAIN, split, split_file, task_of
+from contract.datasets import DOMAIN, GENERAL, MCQ, TASKS, TEST, TEXT, TRAIN, split, split_file, task_of
 from contract.files import sha256_file, write_json, write_jsonl
 from contract.models import TINY_MODEL
 from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 
-from . import dialog, general, mrg, norm, publish, qa, text, triage
+from . import dialog, general, mcq, mrg, norm, publish, qa, text, triage
 from .discover import MRG_FILES, SAMPLES_DIR, dialog_source, discover
 from .errors import PrepError
 from .quality import Screen, screening
@@ -36,9 +36,9 @@ def shown(path: Path) -> str:
 
 def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     only = [s.strip() for s in args.only.split(",")] if args.only else None
-    if only and any(s not in ALL for s in only):
-        raise PrepError("--only", args.only, f"a comma-separated subset of {','.join(ALL)}")
-    wanted = only or list(ALL)
+    if only and any(s not in (*ALL, *MCQ) for s in only):
+        raise PrepError("--only", args.only, f"a comma-separated subset of {','.join((*ALL, *MCQ))}")
+    wanted = [s for s in only if s in ALL] if only else list(ALL)
     explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage, "qa": args.qa}
     for name, path in explicit.items():
         if path is not None and not path.exists():
@@ -85,16 +85,18 @@ def run(args) -> dict:
 
 def _run(args) -> dict:
     sources, notes = resolve_sources(args)
+    mcq_requests, mcq_notes = resolve_mcq(args)
+    notes += mcq_notes
     try:  # a broken registration fails the run before anything is written
         dataset_info.read(args.dataset_info)
     except DatasetInfoError as exc:
         raise PrepError(exc.path, exc.where, exc.expected, found=exc.found, hint="fix or delete it and rerun") from exc
     counter = load_counter(args.model)
     with screening(Screen(counter.control_tokens, args.max_record_chars)):
-        return _prepare(args, sources, notes, counter)
+        return _prepare(args, sources, notes, counter, mcq_requests)
 
 
-def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> dict:
+def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_requests: dict) -> dict:
     splits: dict[str, tuple[list[dict], Tally]] = {}
     info: dict[str, dict] = {}
 
@@ -135,13 +137,16 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> di
         recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
         info["general"] = {"path": shown(args.general), "ratio": args.general_ratio, "domain_train": domain}
         splits[split(GENERAL, TRAIN)] = (recs, tally)
-    if not splits:
+    mcq_splits = prepare_mcq(mcq_requests, info, notes)
+    if not splits and not mcq_splits:
         raise PrepError(args.raw_dir or SAMPLES_DIR, "sources", "at least one dataset's raw files", found="none")
 
     profiles = {name: token_profile(counter, recs, args.token_sample, args.seed, desc=f"tokens {name}")
                 for name, (recs, _) in splits.items()}
+    profiles.update({name: token_profile(counter, [mcq.screened_text(r) for r in recs], args.token_sample,
+                                         args.seed, desc=f"tokens {name}") for name, (recs, _) in mcq_splits.items()})
 
-    for name, (recs, tally) in splits.items():
+    for name, (recs, tally) in [*splits.items(), *mcq_splits.items()]:
         if tally.read != len(recs) + sum(tally.skipped.values()):
             raise RuntimeError(f"{name}: record accounting is off ({tally.read} read, {len(recs)} kept, "
                                f"{dict(tally.skipped)} skipped); nothing was written")
@@ -166,6 +171,14 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> di
                                                      counted if counted < len(recs) else None)
             if counted < len(recs):
                 notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
+        for name, (recs, tally) in mcq_splits.items():  # multiple-choice items: in the set, never registered
+            sha = write_jsonl(stage.dir / split_file(name), recs)
+            if not recs:
+                notes.append(f"{name}: no items left; written empty")
+            stats, counted = profiles[name]
+            datasets[name] = manifests.dataset_entry(
+                Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix(), tally.read,
+                len(recs), tally.skipped, tally.examples, sha, stats, counted if counted < len(recs) else None)
         for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
             path = stage.dir / name
             if isinstance(content, dict):
@@ -179,7 +192,7 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> di
         info.update(kept_sources)
         notes += kept_notes
         # pt text is packed into blocks of cutoff_len: it has no say in the SFT cutoff
-        sft_tokens = [d["tokens"] for n, d in datasets.items() if n != split(TEXT, TRAIN)]
+        sft_tokens = [d["tokens"] for n, d in datasets.items() if n != split(TEXT, TRAIN) and task_of(n) not in MCQ]
         cutoff = recommend_cutoff(sft_tokens, counter.max_positions)
         if cutoff < recommend_cutoff(sft_tokens):
             notes.append(f"recommended cutoff_len held at the model's max_position_embeddings {cutoff} "
@@ -187,7 +200,32 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter) -> di
         tokenizer = shown(Path(args.model)) if Path(args.model).exists() else args.model
         manifest = manifests.build(datasets, cutoff, counter.max_positions, args.max_record_chars, args.seed,
                                    tokenizer, info, notes)
-        written = {name: out_dir / split_file(name) for name, d in datasets.items() if d["written"]}
+        written = {name: out_dir / split_file(name) for name, d in datasets.items()
+                   if d["written"] and task_of(name) not in MCQ}
         registered = {name: e["file_name"] for name, e in dataset_info.entries(written, out_dir).items()}
         stage.commit(manifest, registered, lambda info_path: dataset_info.update(info_path, written))
     return manifest
+
+# -- multiple-choice benchmarks (issue 17): test/dev files in the published set and its manifest, not SFT data --
+def resolve_mcq(args) -> tuple[dict[str, mcq.McqRequest], list[str]]:
+    """One request per benchmark to prepare: its explicit folder (--cmmlu ...) or found below --raw-dir."""
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    explicit = {task: getattr(args, task, None) for task in MCQ}
+    wanted = [t for t in MCQ if t in only] if only else list(MCQ)
+    raw_dir = args.raw_dir if args.raw_dir is not None else SAMPLES_DIR
+    subjects = mcq.parse_subjects(getattr(args, "mcq_subjects", "default"))
+    groups = mcq.parse_groups(getattr(args, "mcq_groups", ""))
+    return mcq.requests(raw_dir, explicit, wanted, set(only or ()) | {t for t, p in explicit.items() if p},
+                        subjects, groups, show=shown)
+
+
+def prepare_mcq(requests: dict[str, mcq.McqRequest], info: dict, notes: list[str]) -> dict[str, tuple]:
+    """Each benchmark's test/dev records and tallies by split name; its facts into `info`, notes into `notes`."""
+    results = {task: mcq.BENCHMARKS[task].prepare(request) for task, request in requests.items()}
+    mcq.check_subjects(requests, results)
+    out: dict[str, tuple] = {}
+    for task, r in results.items():
+        info[task] = mcq.manifest_info(r, shown)
+        notes += r.notes
+        out.update(r.splits(task))
+    return out

@@ -5,6 +5,7 @@ formats, one module per source as data_prep reads them:
     norm    yidu-n7k xlsx files + code.txt                               -> norm
     mrg     IMCS-V2-MRG train/dev JSON                                   -> mrg
     qa      the GPT-2 chatbot's train.txt                                -> qa
+    mcq     CMMLU, C-Eval, CMB-Exam, CMExam, MedQA (our items)          -> the multiple-choice benchmarks
     tables  the disease table they share, and the seeded pick
 
 Every text is generated from small templates (no real patient data). The files mimic the published formats
@@ -24,7 +25,7 @@ import random
 from pathlib import Path
 
 from ..discover import SAMPLES_DIR
-from . import dialog, mrg, norm, qa
+from . import dialog, mcq, mrg, norm, qa
 
 SEED = 20240601  # dialog, norm and mrg draw from SEED, SEED + 1, SEED + 2; qa has its own
 
@@ -38,4 +39,5 @@ def write_all(out: Path = SAMPLES_DIR) -> Path:
     norm.write_norm(out, random.Random(SEED + 1))
     mrg.write_mrg(out, random.Random(SEED + 2))
     qa.write(out)
+    mcq.write(out)
     return out

@@ -7,19 +7,20 @@ import shutil
 
 from prep_helpers import read_jsonl
 
-from contract.datasets import REPORT_FIELDS
+from contract.datasets import DEV, MCQ, REPORT_FIELDS, TEST, split
 from data_prep.discover import SAMPLES_DIR
 
 SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test",
           "qa_train", "qa_test"]
 NAMES = ["med_dialog", "med_norm", "med_mrg", "med_triage", "med_dialog_test", "med_norm_test", "med_mrg_test",
          "med_triage_test", "med_qa", "med_qa_test", "med_pt"]
+MCQ_SPLITS = [split(task, part) for task in MCQ for part in (TEST, DEV)]  # in the set, never registered
 
 
 def test_default_run_writes_every_split_accounted_for(prep, tmp_path):
     code, out, manifest, err = prep()
     assert code == 0, err
-    assert list(manifest["datasets"]) == SPLITS
+    assert list(manifest["datasets"]) == SPLITS + MCQ_SPLITS
     assert manifest["seed"] == 42
     for name, d in manifest["datasets"].items():
         records = read_jsonl(out / f"{name}.jsonl")
@@ -27,10 +28,12 @@ def test_default_run_writes_every_split_accounted_for(prep, tmp_path):
         assert d["path"] == f"data/sft/{name}.jsonl"
         assert set(d["tokens"]) == {"p50", "p90", "p99", "max"}
         assert 0 < d["tokens"]["p50"] <= d["tokens"]["p90"] <= d["tokens"]["p99"] <= d["tokens"]["max"]
+        if name in MCQ_SPLITS:
+            continue  # multiple-choice items (tests/data_prep/test_prep_mcq*.py)
         assert all(r["instruction"] and r["output"] for r in records)
         assert all(list(r)[:3] == ["instruction", "input", "output"] for r in records)
     cutoff = manifest["recommended_cutoff_len"]
-    assert cutoff % 128 == 0 and cutoff >= max(d["tokens"]["p99"] for d in manifest["datasets"].values())
+    assert cutoff % 128 == 0 and cutoff >= max(manifest["datasets"][n]["tokens"]["p99"] for n in SPLITS)
     # the samples carry ~5% duplicate dialogs and train/test mrg prompt collisions: both are counted
     assert manifest["datasets"]["dialog_train"]["skipped"]["duplicate"] == 18
     assert manifest["datasets"]["dialog_test"]["written"] == 100
@@ -65,7 +68,8 @@ def test_two_runs_are_byte_identical(prep, tmp_path):
     prep(root=tmp_path / "b")
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) == 16  # 10 jsonl + 3 triage classifier files + manifest + 2 dataset_info.json
+    # 10 jsonl + 3 triage classifier files + 10 multiple-choice jsonl + manifest + 2 dataset_info.json
+    assert files_a == files_b and len(files_a) == 26
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
