@@ -130,8 +130,9 @@ def run(args, tmp: Path) -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from eval.backends import TransformersGenerator, pick_device, pick_dtype
+    from eval.hf_generator import TransformersGenerator
     from eval.inputs import load_test_set, user_content
+    from eval.loading import pick_device, pick_dtype
     from eval.options import DEFAULT_BATCH_SIZE
     from eval.predictions import generate_cached
     from eval.prompts import PromptRenderer

@@ -9,8 +9,8 @@ import gc
 from contract.classifier import THRESHOLD, encode, predict
 from contract.datasets import LABEL_SEP
 
-from .backends import Generated
 from .checkpoints import Checkpoint
+from .generated import Generated
 
 __all__ = ["THRESHOLD", "ClassifierGenerator", "encode", "load_model", "load_tokenizer", "predict", "settings"]
 
@@ -34,7 +34,7 @@ def load_model(ckpt: Checkpoint, device: str):
 
 
 class ClassifierGenerator:
-    """The generator interface of eval.backends for a classifier: the 'answer' is the label set."""
+    """The generator interface of eval's generators for a classifier: the 'answer' is the label set."""
 
     name = "classifier"
 

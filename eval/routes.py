@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import classifier
-from .backends import load_tokenizer, make_generator, resolve_backend
+from .backends import make_generator, resolve_backend
 from .checkpoints import Checkpoint
 from .detokenize import text_cleanup
 from .inputs import InputError, conversation
+from .loading import load_tokenizer
 from .prompts import PromptRenderer
 from .tasks import CLASSIFIER_TASKS, task_of_dataset
 
@@ -101,8 +102,10 @@ def context_length(ckpt: Checkpoint) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def route_for(ckpt: Checkpoint, backend: str, template: str, system: str | None, device: str, dtype: str) -> Route:
-    """`template`/`system`: used only for a checkpoint without a saved launch config (e.g. the base model)."""
+def route_for(ckpt: Checkpoint, backend: str, template: str, system: str | None, device: str, dtype: str,
+              cpu_speedups: bool = True) -> Route:
+    """`template`/`system`: used only for a checkpoint without a saved launch config (e.g. the base model);
+    `cpu_speedups`: the transformers backend's (cpu_speedups.py; off: the stock path, same tokens)."""
     if ckpt.is_classifier:
         tokenizer = classifier.load_tokenizer(ckpt)
         max_len, threshold = classifier.settings(ckpt, tokenizer)
@@ -118,7 +121,7 @@ def route_for(ckpt: Checkpoint, backend: str, template: str, system: str | None,
                      lambda: classifier.ClassifierGenerator(classifier.load_model(ckpt, device), tokenizer, threshold),
                      CLASSIFIER_TASKS, "a sequence classifier answers triage only",
                      decode_prompt=lambda ids: tokenizer.decode(ids, skip_special_tokens=False))
-    chosen = resolve_backend(backend, ckpt)
+    chosen = resolve_backend(backend, device)
     tokenizer = load_tokenizer(ckpt)
     template, system = ckpt.prompt_settings(template, system)
     renderer = PromptRenderer(tokenizer, template, system)
@@ -129,7 +132,7 @@ def route_for(ckpt: Checkpoint, backend: str, template: str, system: str | None,
         key["text_cleanup"] = cleanup
 
     def load():
-        generator = make_generator(chosen, ckpt, tokenizer, stop_ids, device, dtype)
+        generator = make_generator(chosen, ckpt, tokenizer, stop_ids, device, dtype, cpu_speedups)
         return CleanedText(generator, clean) if cleanup else generator
 
     tasks, why_not = from_scratch_tasks(ckpt)

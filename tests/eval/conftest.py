@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.backends import Generated
+from eval.generated import Generated
 
 BERT_CHARS = "主诉现病史辅助检查既往史诊断建议发热咳嗽三天无不详暂缺感冒治疗多喝水休息痰您好,。-"
 

@@ -1,4 +1,5 @@
-"""The transformers generator: pruning finished rows, GQA attention and the growing cache do not change any answer."""
+"""The transformers generator: pruning finished rows, GQA attention and the growing cache do not change any answer;
+the CPU speed-ups switched off (or unavailable) give the stock path, with the same tokens."""
 
 from collections import Counter
 
@@ -6,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.backends import TransformersGenerator, load_model
+from eval import cpu_speedups
 from eval.checkpoints import Checkpoint
+from eval.hf_generator import TransformersGenerator
+from eval.loading import load_model
 from eval.prompts import PromptRenderer
 
 
@@ -60,6 +63,51 @@ def test_generator_equals_stock_transformers_generate_one_prompt_at_a_time(tiny)
         assert got.finish_reason == ("length" if end is None else "stop")
 
 
+PROMPTS = ("你好", "主题:咳嗽\n内容:咳嗽三天了怎么办", "原始词:胃镜", "医生:有没有发热?\n患者:有。" * 12)
+
+
+def test_speedups_off_is_the_stock_path_with_the_same_tokens(tiny):
+    """One switch: on, all three speed-ups apply to the tiny CPU model; off, none does (transformers' own
+    attention and DynamicCache, no shared prefix); the answers are the same. The prompts share the system
+    prompt, so the shared-prefix path runs."""
+    model, tokenizer, renderer = tiny
+    prompts = [renderer.encode(text) for text in PROMPTS]
+    assert cpu_speedups.shared_prefix_length(prompts) >= cpu_speedups.MIN_SHARED_PREFIX
+    fast = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=5)
+    stock = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=5, speedups=False)
+    assert fast.plan.attention == cpu_speedups.GQA_SDPA and fast.plan.make_cache and fast.plan.min_shared_prefix
+    assert stock.plan == cpu_speedups.STOCK
+    assert fast.generate(prompts, 40) == stock.generate(prompts, 40)
+
+
+def test_speedups_fall_back_to_the_stock_path_when_transformers_changed(tiny, monkeypatch, caplog):
+    """A transformers whose attention registry and cache layer are not the pinned one's: the run goes on,
+    on the stock path, with one warning per piece, and the same tokens."""
+    from transformers import cache_utils, masking_utils
+
+    model, tokenizer, renderer = tiny
+    monkeypatch.delattr(masking_utils, "sdpa_mask")
+    monkeypatch.delattr(cache_utils, "DynamicLayer")
+    monkeypatch.setattr(cpu_speedups, "_GROWING_LAYER", None)
+    prompts = [renderer.encode(text) for text in PROMPTS]
+    with caplog.at_level("WARNING", logger=cpu_speedups.__name__):
+        fallen = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=5)
+    assert fallen.plan == cpu_speedups.STOCK
+    assert sum("takes the stock path" in r.getMessage() for r in caplog.records) == 2
+    monkeypatch.undo()
+    stock = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=5, speedups=False)
+    assert fallen.generate(prompts, 20) == stock.generate(prompts, 20)
+
+
+def test_ignore_eos_generates_every_token(tiny):
+    """Benches compare engines at an equal number of generated tokens: no row stops early."""
+    model, tokenizer, renderer = tiny
+    prompts = [renderer.encode(text) for text in PROMPTS]
+    out = TransformersGenerator(model, tokenizer, renderer.stop_token_ids(), prune_every=7,
+                                ignore_eos=True).generate(prompts, 30)
+    assert all(g.new_tokens == 30 and g.finish_reason == "length" for g in out)
+
+
 def test_decoding_asks_transformers_nothing_it_deprecates(tiny, monkeypatch):
     """Every generation setting travels in the GenerationConfig: transformers warns (once per process, so
     its logger is watched directly) when a config comes with loose generation kwargs such as
@@ -82,9 +130,7 @@ def test_growing_cache_layer_holds_what_dynamic_layer_holds(steps, rows):
     import torch
     from transformers.cache_utils import DynamicLayer
 
-    from eval.backends import growing_cache
-
-    grow = growing_cache(_TinyConfigModel()).layers[0]
+    grow = cpu_speedups.growing_cache(_TinyConfigModel()).layers[0]
     plain = DynamicLayer()
     gen = torch.Generator().manual_seed(len(steps) * 31 + rows)
     batch = rows
@@ -112,9 +158,7 @@ class _TinyConfigModel:
 
 @given(st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=8), min_size=1, max_size=5))
 def test_shared_prefix_is_the_longest_common_one_that_leaves_every_prompt_a_token(batch):
-    from eval.backends import shared_prefix_length
-
-    n = shared_prefix_length(batch)
+    n = cpu_speedups.shared_prefix_length(batch)
     shortest = min(len(ids) for ids in batch)
     assert 0 <= n < shortest and all(ids[:n] == batch[0][:n] for ids in batch)
     assert n == shortest - 1 or len({ids[n] for ids in batch}) > 1
