@@ -17,7 +17,7 @@ import yaml
 from contract.env import HUB_OFFLINE, env_flag, verbose
 from contract.files import write_yaml
 from contract.models import BASE_MODEL_NAME, LOCAL_BASE_MODEL, TINY_MODEL, TINY_MODEL_NAME
-from contract.paths import LAUNCH_CONFIG, REPO_ROOT
+from contract.paths import LAUNCH_CONFIG, REPO_ROOT, repo_relative
 from contract.serving import LIMIT_VARS, LimitError, serve_limits
 
 from .commands import COMMANDS
@@ -29,7 +29,17 @@ from .private_dir import private_dir
 from .profiles import TINY
 from .resolve import resolve_config
 from .targets import select_recipe
-from .webserve import DEFAULT_HOST, AuthError, check_access, is_loopback, parse_auth
+from .webserve import (
+    DEFAULT_HOST,
+    DEFAULT_LANG,
+    LANG_VAR,
+    AuthError,
+    LangError,
+    check_access,
+    is_loopback,
+    parse_auth,
+    parse_lang,
+)
 
 # Variables the Makefile exports even when unset (as empty strings); LLaMA-Factory would read "" as a value
 # (int("") for NNODES), so empty ones are removed from the child's environment.
@@ -114,7 +124,8 @@ def _server_env(command: str, target: str | None, environ: dict[str, str]) -> di
         try:
             auth = parse_auth(environ.get("WEBUI_AUTH"))
             check_access(command, host, auth, env_flag("GRADIO_SHARE", environ))
-        except AuthError as exc:
+            parse_lang(environ.get(LANG_VAR))
+        except (AuthError, LangError) as exc:
             raise LaunchError(str(exc)) from exc
         if auth:
             env["WEBUI_AUTH"] = environ["WEBUI_AUTH"].strip()
@@ -213,10 +224,13 @@ def write_config(plan: Plan) -> None:
 def seed_webui_config(plan: Plan) -> Path | None:
     """Preselect our model in LLaMA-Factory's web UI (its per-directory user config), so its checkpoint list shows
     saves/<model>/<type>/ runs with no clicks: Qwen2.5-0.5B-Instruct on the first `make webui` only (a user's later
-    choice is kept); the tiny model whenever PROFILE=tiny asks for it (other settings in the file are kept)."""
+    choice is kept); the tiny model whenever PROFILE=tiny asks for it (other settings in the file are kept).
+    The language: WEBUI_LANG when set, else the one last picked in the browser, else Chinese. (launch.webserve
+    registers the tiny model's name with LLaMA-Factory, whose dropdown refuses names it does not know.)"""
     path = plan.cwd / "llamaboard_cache" / "user_config.yaml"
     tiny = plan.profile == TINY
-    if path.exists() and not tiny:
+    lang = parse_lang(plan.environ.get(LANG_VAR))
+    if path.exists() and not tiny and lang is None:
         return None
     config = {"lang": None, "hub_name": None, "last_model": None, "path_dict": {}, "cache_dir": None}
     if path.exists():
@@ -224,17 +238,27 @@ def seed_webui_config(plan: Plan) -> Path | None:
         config.update(loaded if isinstance(loaded, dict) else {})
     hub = "modelscope" if env_flag("USE_MODELSCOPE_HUB", plan.env) else "huggingface"
     config["hub_name"] = config.get("hub_name") or hub
+    config["lang"] = lang or config.get("lang") or DEFAULT_LANG
+    if not isinstance(config.get("path_dict"), dict):
+        config["path_dict"] = {}
     if tiny:
         name, local = TINY_MODEL_NAME, TINY_MODEL
+    elif config.get("last_model"):  # a user config was there and only WEBUI_LANG asked for a change
+        name, local = config["last_model"], None
     else:
         name, local = BASE_MODEL_NAME, LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else None
     config["last_model"] = name
-    if not isinstance(config.get("path_dict"), dict):
-        config["path_dict"] = {}
     if local is not None:
-        config["path_dict"][name] = str(local)
+        config["path_dict"][name] = _webui_path(local, plan.cwd)
     write_yaml(path, config)
     return path
+
+
+def _webui_path(model: Path, cwd: Path) -> str:
+    """How the web UI's model path box shows a local model: models/<name> when that resolves where the UI runs
+    (the repo root, for make webui), else the absolute path."""
+    relative = repo_relative(model)
+    return relative if (cwd / relative / "config.json").is_file() else str(model)
 
 
 def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> int:
