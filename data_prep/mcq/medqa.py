@@ -49,9 +49,11 @@ def locate(folder: Path) -> tuple[Path | None, list[str]]:
     return root, notes
 
 
-def read_jsonl(path: Path):
+def read_jsonl(path: Path, info: dict):
     """(where, RawItem | BadRow) per non-blank line; a line that is not JSON is an error naming it."""
-    text, _ = decode_utf8(path, "MedQA jsonl")
+    text, bom = decode_utf8(path, "MedQA jsonl")
+    if bom:
+        info.setdefault("bom_files", []).append(path.name)
     index = 0
     for number, line in enumerate(text.split("\n"), 1):  # LF only: U+2028 inside a JSON string is no line end
         if not line.strip():
@@ -84,11 +86,11 @@ def prepare(request: McqRequest) -> McqResult:
     items = Items(BENCHMARK, request.groups, single_choice=True)
     test_tally, dev_tally = Tally(), Tally()
     test_path, dev_path = root / f"{TEST}.jsonl", root / f"{DEV}.jsonl"
-    test = collect(read_jsonl(test_path), items, test_tally)
     info: dict = {"root": root}
+    test = collect(read_jsonl(test_path, info), items, test_tally)
     files, dev = {TEST: [test_path]}, None
     if dev_path.is_file():
-        dev = collect(read_jsonl(dev_path), items, dev_tally)
+        dev = collect(read_jsonl(dev_path, info), items, dev_tally)
         files[DEV] = [dev_path]
         info["few_shot_pool"] = pool_sizes(dev, None, BENCHMARK, notes)
     else:

@@ -10,6 +10,16 @@ import re
 from pathlib import Path
 
 import pytest
+from mcq_helpers import (
+    CEVAL_DEV,
+    CEVAL_VAL,
+    GOOD,
+    MCQ_SAMPLE_DIRS,
+    ceval_download,
+    cmmlu_download,
+    csv_text,
+    write,
+)
 
 from contract.datasets import DEV, MCQ, MCQ_EXAM_FIELDS, MCQ_FIELDS, MCQ_SHOTS, TEST, split
 from data_prep import mcq
@@ -19,47 +29,11 @@ from data_prep.mcq import ceval, cmb, cmexam, cmmlu, medqa
 from data_prep.mcq.common import McqRequest
 from data_prep.synthetic import mcq as synthetic
 
-MCQ_SAMPLE_DIRS = ("CMMLU", "ceval-exam", "CMB", "CMExam", "MedQA")
-CMMLU_HEADER = ["", "Question", "A", "B", "C", "D", "Answer"]
-CEVAL_VAL = ["id", "question", "A", "B", "C", "D", "answer"]
-CEVAL_DEV = [*CEVAL_VAL, "explanation"]
-
-
-def csv_text(rows: list[list[object]], line_end: str = "\n") -> str:
-    buf = io.StringIO(newline="")
-    csv.writer(buf, lineterminator=line_end).writerows(rows)
-    return buf.getvalue()
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
-
-
-def cmmlu_download(root: Path, test_rows: list[list[str]], dev_rows: list[list[str]] | None = None,
-                   subject: str = "anatomy") -> Path:
-    """A CMMLU download holding one subject: rows are [question, A, B, C, D, answer]."""
-    dev_rows = dev_rows if dev_rows is not None else [["肺属于哪个系统？", "呼吸", "消化", "循环", "神经", "A"]] * 5
-    for part, rows in ((TEST, test_rows), (DEV, dev_rows)):
-        write(root / "data" / part / f"{subject}.csv",
-              csv_text([CMMLU_HEADER, *([i, *r] for i, r in enumerate(rows))]))
-    return root
-
-
-def ceval_download(root: Path, val_rows: list[list[object]], subject: str = "basic_medicine") -> Path:
-    """A C-Eval download holding one subject: val rows are [id, question, A, B, C, D, answer]."""
-    write(root / "val" / f"{subject}_val.csv", csv_text([CEVAL_VAL, *val_rows], "\r\n"))
-    dev = [[i, "缺碘可引起____。", "甲状腺肿", "佝偻病", "夜盲症", "坏血病", "A", "碘。"] for i in range(5)]
-    write(root / "dev" / f"{subject}_dev.csv", csv_text([CEVAL_DEV, *dev], "\r\n"))
-    return root
-
 
 def cmmlu_prepare(root: Path):
     return cmmlu.prepare(McqRequest(root))
 
 
-GOOD = ["心脏属于哪个系统？", "呼吸系统", "循环系统", "消化系统", "神经系统", "B"]
 
 
 # -- the bundled samples ----------------------------------------------------------------------------------
@@ -231,6 +205,15 @@ def test_a_row_with_another_number_of_cells_is_counted(tmp_path):
     path.write_text(path.read_text("utf-8") + "1,只有题目,A\n", encoding="utf-8")
     r = cmmlu_prepare(root)
     assert len(r.test) == 1 and dict(r.test_tally.skipped) == {"wrong_field_count": 1}
+
+
+def test_a_bare_cr_in_an_unquoted_cell_breaks_the_row_into_counted_pieces(tmp_path):
+    """pandas writes a lone CR unquoted when rows end in LF; no reader can tell it from a row end."""
+    root = cmmlu_download(tmp_path, [GOOD])
+    path = root / "data/test/anatomy.csv"
+    path.write_bytes(path.read_bytes() + "1,心脏属于哪个\r系统？,呼吸,循环,消化,神经,B\n".encode())
+    r = cmmlu_prepare(root)
+    assert len(r.test) == 1 and dict(r.test_tally.skipped) == {"wrong_field_count": 2}
 
 
 def test_full_width_answer_letters_are_normalised_and_counted(tmp_path):
