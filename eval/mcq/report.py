@@ -59,7 +59,7 @@ def cost_markdown(summary: dict) -> str:
               "exam and medicine subjects; general: the retention check). Retention: general accuracy as a "
               f"percentage of `{summary['base']}`'s (100 = nothing forgotten). Domain gain: the mean change vs the base "
               f"of {primaries or 'the generative tasks'} (points). Scoring: "
-              f"{summary['settings'].get('multiple_choice', '')}; a random guess scores about 25 (4 options).", ""]
+              f"{summary['settings'].get('multiple_choice', '')}; a random guess scores 25 on 4 options, 20 on 5.", ""]
     return "\n".join(lines) + "\n" + subject_tables(summary)
 
 
