@@ -47,8 +47,8 @@ def locate(folder: Path) -> tuple[Path | None, list[str]]:
 
 
 def subject_files(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.glob("*.csv")) if not p.name.startswith(("~$", "."))} \
-        if folder.is_dir() else {}
+    """subject -> its CSV in `folder` (none when the folder is absent)."""
+    return {p.stem: p for p in sorted(folder.glob("*.csv")) if not p.name.startswith(("~$", "."))}
 
 
 def read_subject(path: Path, subject: str, info: dict):
