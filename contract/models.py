@@ -10,6 +10,9 @@ LOCAL_BASE_MODEL = MODELS_DIR / BASE_MODEL_NAME  # written by `make model`
 
 TINY_MODEL_NAME = "tiny-qwen2"
 TINY_MODEL = MODELS_DIR / TINY_MODEL_NAME  # `make tiny-model` (scripts/build_tiny_model.py)
+# `make tiny-vllm-model`: the same builder at hidden 128, so head_dim 32, which vLLM's CPU attention accepts (16 not)
+TINY_VLLM_MODEL = MODELS_DIR / f"{TINY_MODEL_NAME}-hd32"
+TINY_VLLM_HIDDEN = 128
 
 # Seeds 000/002: GPT-2 with a BERT Chinese vocab. Their runs go to saves/<GPT2_MODEL_NAME>/full/<run>.
 GPT2_MODEL_ID = "uer/gpt2-chinese-cluecorpussmall"
