@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from contract.datasets import GENERAL, MCQ, PT_TEXT, TEST, TRAIN, split
+from contract.files import WriteError
 from contract.paths import DATASET_INFO, MANIFEST, SFT_DIR
 
 from . import qa, triage
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         manifest = run(args)
-    except PrepError as exc:
+    except (PrepError, WriteError) as exc:  # WriteError: a full disk or read-only folder, said in one sentence
         print(f"data_prep: error: {exc}", file=sys.stderr)
         return 2
     print(report(manifest))

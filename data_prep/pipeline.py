@@ -13,7 +13,7 @@ from contract import dataset_info
 from contract import manifest as manifests
 from contract.dataset_info import DatasetInfoError
 from contract.datasets import DOMAIN, GENERAL, MCQ, TASKS, TEST, TEXT, TRAIN, split, split_file, task_of
-from contract.files import sha256_file, write_json, write_jsonl
+from contract.files import jsonl_size, sha256_file, write_json, write_jsonl
 from contract.models import TINY_MODEL
 from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 
@@ -159,7 +159,8 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
         # LLaMA-Factory's web UI looks in `data/` by default: register the same files there too.
         info_paths.append(info_dir / WEBUI_DATA_DIR / DATASET_INFO)
     datasets: dict[str, dict] = {}
-    with publish.Staging(out_dir, info_paths) as stage:
+    # size: how much room the set wants, said when the disk is full (computed only then)
+    with publish.Staging(out_dir, info_paths, size=lambda: sum(jsonl_size(r) for r, _ in splits.values())) as stage:
         for name, (recs, tally) in splits.items():
             sha = write_jsonl(stage.dir / split_file(name), recs)
             if not recs:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered

@@ -1,79 +1,88 @@
 """All-or-nothing outputs: a run's files appear together or not at all.
 
-`out_dir` (data/sft) is a symlink to a sibling generation folder (`.sft.gen-<hash>`). A run stages every
-file in a fresh sibling folder, writes manifest.json there last (sha256 and size of every other file,
-and the dataset names each dataset_info.json must register), renames the folder to its content hash
-and swaps the symlink with one rename: a kill at any moment leaves the previous folder or the new one
-behind `out_dir`, never a mix. The dataset_info.json files are rewritten right after the swap, each
-atomically; their med_* entries name the stable `out_dir/<file>` paths, so they change only when the
-set of datasets changes, and `contract.sftset.verify` tells a reader when a kill fell between the swap
-and those two writes. Datasets this run did not produce are carried over from the previous set (hard
-links) when their files still match its manifest. The next run (under a lock) removes what a killed
-run left: staging folders, old generations, temp files.
+`out_dir` (data/sft) is a symlink to a sibling generation folder (`.sft.gen-<hash>`): contract.publish's
+first shape. A run builds every file in a fresh sibling folder, writes manifest.json there last (sha256 and
+size of every other file, and the dataset names each dataset_info.json must register), renames the folder to
+its content hash and swaps the symlink with one rename: a kill at any moment leaves the previous folder or the
+new one behind `out_dir`, never a mix. The dataset_info.json files are rewritten right after the swap, each
+atomically; their med_* entries name the stable `out_dir/<file>` paths, so they change only when the set of
+datasets changes, and `contract.sftset.verify` tells a reader when a kill fell between the swap and those two
+writes. Datasets this run did not produce are carried over from the previous set (hard links) when their
+files still match its manifest. The next run (under a lock) removes what a killed run left: staging folders,
+old generations, temp files. A full disk or a read-only folder is one sentence (contract.files.WriteError)
+naming the folder and about how much the set needs; the previous set stays.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from contract import manifest as manifests
 from contract.datasets import task_of
-from contract.files import sha256_file
+from contract.files import NO_ROOM, WriteError, follow_umask, sha256_file
 from contract.paths import MANIFEST
+from contract.publish import Busy, Sets, locked
 from contract.sftset import verify_files
 
 from .errors import PrepError
 
+WHAT = "the prepared data"
+
 
 class Staging:
-    """`with Staging(out_dir, info_paths) as stage:` write into `stage.dir`, then `stage.commit(...)`."""
+    """`with Staging(out_dir, info_paths) as stage:` write into `stage.dir`, then `stage.commit(...)`.
+    `size()`, called only when the disk is full, says how many bytes the set needs."""
 
-    def __init__(self, out_dir: Path, info_paths: list[Path]):
+    def __init__(self, out_dir: Path, info_paths: list[Path], size: Callable[[], int] | None = None):
         self.out_dir = Path(os.path.abspath(out_dir))
         self.parent, self.name = self.out_dir.parent, self.out_dir.name
         self.info_paths = [Path(os.path.abspath(p)) for p in info_paths]
+        self.sets = Sets(self.parent, self.name, WHAT)
+        self.size = size
         self.dir: Path | None = None
-        self._lock = None
+        self.swapped = False
+        self._lock: contextlib.ExitStack | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> Staging:
-        self.parent.mkdir(parents=True, exist_ok=True)
-        # flock on the parent folder itself: no lock file to leave behind; the kernel drops it on kill -9
-        self._lock = os.open(self.parent, os.O_RDONLY)
+        self._lock = contextlib.ExitStack()
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(self._lock)
+            self._lock.enter_context(locked(self.parent, wait=False, what=WHAT))
+        except Busy as exc:
             raise PrepError(self.out_dir, "output folder", "no other data_prep run writing it",
                             found="another run holds its lock", hint="wait for it to finish") from exc
-        self.clean_leftovers()
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.name}.stage-", dir=self.parent))
+        try:
+            self.clean_leftovers()
+            self.dir = self.sets.new_stage(self._needed)
+        except BaseException:
+            self._lock.close()
+            raise
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self.dir is not None and self.dir.exists():
-            shutil.rmtree(self.dir, ignore_errors=True)  # failed before commit: the old set stays
-        os.close(self._lock)
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if self.dir is not None and self.dir.exists():
+                shutil.rmtree(self.dir, ignore_errors=True)  # failed before commit: the old set stays
+            if isinstance(exc, OSError) and exc.errno in NO_ROOM and not self.swapped:  # the set's sentence
+                raise WriteError(exc, WHAT, self.parent, self._needed(), "the previous set is kept") from exc
+        finally:
+            self._lock.close()
+
+    def _needed(self) -> int | None:
+        return self.size() if self.size is not None else None
 
     def current(self) -> Path | None:
         """The generation folder `out_dir` points at (or `out_dir` itself, the layout before symlinks)."""
-        if self.out_dir.is_symlink():
-            target = self.parent / os.readlink(self.out_dir)
-            return target if target.is_dir() else None
-        return self.out_dir if self.out_dir.is_dir() else None
+        return self.sets.current()
 
     def clean_leftovers(self) -> None:
         """What a killed run left: staging folders, generations nobody points at, temp links and files."""
         current = self.current()
-        for entry in self.parent.iterdir():
-            if entry.name.startswith((f".{self.name}.stage-", f".{self.name}.gen-")) and entry != current:
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith(f".{self.name}.link-"):
-                entry.unlink(missing_ok=True)
+        self.sets.recover()
         # the atomic writer's temp files (.<name>.<random>.tmp<suffix>) beside the files this run rewrites
         temps = [(p.parent, f".{p.name}.*.tmp*") for p in self.info_paths]
         if current == self.out_dir:  # the layout before symlinks wrote its files in place
@@ -105,6 +114,7 @@ class Staging:
                 os.link(current / name, self.dir / name)
             except OSError:  # another file system or no hard links: copy
                 shutil.copy2(current / name, self.dir / name)
+            follow_umask(self.dir / name)  # files of a set an older data_prep wrote 0600
         datasets = {k: v for k, v in old.get("datasets", {}).items() if task_of(k) in tasks}
         sources = {k: v for k, v in old.get("sources", {}).items() if k in tasks}
         return datasets, sources, [f"kept from the previous run (not prepared this time): {', '.join(tasks)}"]
@@ -114,39 +124,17 @@ class Staging:
         """Write the manifest (listing every staged file), swap `out_dir` to the staged set, then call
         `register(info_path)` for each dataset_info.json and drop the previous generation."""
         manifests.seal(self.dir, manifest, registered)
-        gen = self._seal(sha256_file(self.dir / MANIFEST)[:16])
-        previous = self._point_at(gen)
+        gen = self.sets.seal(self.dir, sha256_file(self.dir / MANIFEST)[:16], self._published)
+        self.dir = None
+        previous = self.sets.swap(gen)
+        self.swapped = True  # from here a failure is about the registrations, not the set
         for info_path in self.info_paths:
             register(info_path)
         if previous is not None and previous != gen:
             shutil.rmtree(previous, ignore_errors=True)
 
-    def _seal(self, digest: str) -> Path:
-        """Rename the staged folder to its content name (identical reruns give identical trees)."""
-        gen = self.parent / f".{self.name}.gen-{digest}"
-        if gen.exists():
-            published, _ = manifests.read(gen)
-            if gen == self.current() and published is not None and not verify_files(gen, published):
-                shutil.rmtree(self.dir)  # the same set is already published
-                self.dir = None
-                return gen
-            if gen != self.current():
-                shutil.rmtree(gen)
-            else:
-                gen = self.parent / f".{self.name}.gen-{digest}-{os.getpid()}"
-        os.rename(self.dir, gen)
-        self.dir = None
-        return gen
-
-    def _point_at(self, gen: Path) -> Path | None:
-        """Swap `out_dir` to `gen`; return the folder it pointed at before."""
-        previous = self.current()
-        link = self.parent / f".{self.name}.link-{os.getpid()}"
-        link.unlink(missing_ok=True)
-        os.symlink(gen.name, link)  # relative: the data folder can be moved
-        if previous == self.out_dir:
-            # a real folder from before this layout: moved aside once (the one non-atomic step, first run only)
-            previous = self.parent / f".{self.name}.gen-legacy-{os.getpid()}"
-            os.rename(self.out_dir, previous)
-        os.replace(link, self.out_dir)
-        return previous
+    @staticmethod
+    def _published(gen: Path) -> bool:
+        """Does generation `gen` hold a complete set (its manifest matches its files)?"""
+        published, _ = manifests.read(gen)
+        return published is not None and not verify_files(gen, published)

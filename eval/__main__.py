@@ -7,6 +7,7 @@ import sys
 
 from contract.datasets import MCQ_SHOTS
 from contract.env import verbose
+from contract.files import WriteError
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL
 from contract.paths import LAUNCH_CONFIG, SFT_DIR
 
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = score_file(args.task, args.predictions, args.test, args.out, args.bertscore_model,
                                  args.bertscore_layers)
             print(markdown_tables(summary))
+    except (InputError, CheckpointError, ValueError, WriteError) as exc:  # WriteError: full disk, read-only
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. --out names a file, or a folder we may not write

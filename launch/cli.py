@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from contract.files import NO_ROOM, WriteError
 from contract.models import BASE_MODEL_NAME
 
 from .commands import COMMANDS
@@ -43,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    plan = None
     try:
         if args.command == "model":
             download(dry_run=args.dry_run)
@@ -72,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         for note in plan.notes:  # what the launcher decided (model, cutoff_len, profile), before LF's log
             print(f"launch: {note}", file=sys.stderr)
         return run(plan, replace_process=True)
-    except LaunchError as exc:
+    except (LaunchError, WriteError) as exc:  # WriteError: the config could not be written (full disk, read-only)
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # any other file the launcher writes before LLaMA-Factory starts
+        if exc.errno not in NO_ROOM:
+            raise
+        where = Path(exc.filename).parent if exc.filename else getattr(plan, "output_dir", None) or Path.cwd()
+        needed = len(plan.describe().encode()) if plan is not None else None  # about the config it writes
+        print(f"error: {WriteError(exc, 'the run folder', where, needed, 'nothing was started')}", file=sys.stderr)
         return 2

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-import eval.output_set as output_set
+import contract.publish as publish
 import eval.routes as routes
 import eval.runner as runner
 from eval import EvalOptions
 from eval.__main__ import main
-from eval.output_set import JOURNAL, recover, write_output_set
+from eval.output_set import pending, recover, write_output_set
 from eval.report import markdown_table, metrics_json
 
 
@@ -33,7 +33,9 @@ def on_disk(out) -> dict[str, bytes]:
 
 
 def leftovers(out) -> list[str]:
-    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and ".tmp" in p.name)
+    """Files a commit works with before they are in place: its build folder, or the committed folder
+    whose files are being moved (contract.publish)."""
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and ".eval-set." in str(p))
 
 
 def commit_killed_at(out, step: int) -> int:
@@ -52,9 +54,10 @@ def commit_killed_at(out, step: int) -> int:
                     return real(*args, **kwargs)
                 return wrapper
 
-            output_set._write_durably = dying(output_set._write_durably)
-            output_set._fsync_dir = dying(output_set._fsync_dir)
-            output_set.os.replace = dying(os.replace)
+            publish._write_durably = dying(publish._write_durably)
+            publish._fsync_dir = dying(publish._fsync_dir)
+            publish.os.replace = dying(os.replace)
+            publish.os.rename = dying(os.rename)
             write_output_set(out, NEW)
         finally:
             os._exit(0)
@@ -67,11 +70,11 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_set(tmp_path):
         out = tmp_path / f"kill{step}"
         write_output_set(out, OLD)
         code = commit_killed_at(out, step)
-        mid_commit = (out / JOURNAL).exists()  # what a reader sees before anyone recovers
+        mid_commit = pending(out) is not None  # what a reader sees before anyone recovers
         table = markdown_table(out)  # a reader: finishes or undoes the cut-short commit first
         found = on_disk(out)
         assert found in (OLD, NEW), f"step {step}: a mixed set"
-        assert leftovers(out) == [] and not (out / JOURNAL).exists()
+        assert leftovers(out) == [] and pending(out) is None
         assert ("| m | 20.00 |" if found == NEW else "| m | 10.00 |") in table
         outcomes.append((found == NEW, mid_commit))
         if code == 0:
@@ -79,24 +82,24 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_set(tmp_path):
     else:
         pytest.fail("the commit never finished")
     assert outcomes[0][0] is False and outcomes[-1] == (True, False)
-    assert (False, True) in outcomes  # killed while writing temps: the reader saw the journal, the old set stayed
+    assert (False, True) in outcomes  # killed while building the set: the reader saw it, the old set stayed
     assert (True, True) in outcomes  # killed after the commit point: the reader completed the new set
 
 
 def test_a_later_commit_cleans_what_a_killed_one_left(tmp_path):
     out = tmp_path / "out"
     write_output_set(out, OLD)
-    assert commit_killed_at(out, 5) != 0  # dies while writing the second temp (after the journal: 3 steps)
-    assert leftovers(out) and (out / JOURNAL).exists()
+    assert commit_killed_at(out, 2) != 0  # dies while writing the second file of the set
+    assert leftovers(out) and pending(out) is not None
     write_output_set(out, NEW)
-    assert on_disk(out) == NEW and leftovers(out) == [] and not (out / JOURNAL).exists()
+    assert on_disk(out) == NEW and leftovers(out) == [] and pending(out) is None
     assert recover(out) is None
 
 
 def test_a_failed_write_keeps_the_old_set(tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_output_set(out, OLD)
-    real, calls = output_set._write_durably, []
+    real, calls = publish._write_durably, []
 
     def full_disk(path, data):
         calls.append(path)
@@ -104,10 +107,10 @@ def test_a_failed_write_keeps_the_old_set(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(output_set, "_write_durably", full_disk)
+    monkeypatch.setattr(publish, "_write_durably", full_disk)
     with pytest.raises(OSError):
         write_output_set(out, NEW)
-    assert on_disk(out) == OLD and leftovers(out) == [] and not (out / JOURNAL).exists()
+    assert on_disk(out) == OLD and leftovers(out) == [] and pending(out) is None
 
 
 def test_paths_must_stay_inside_the_folder(tmp_path):
@@ -125,7 +128,7 @@ def test_eval_score_keeps_its_old_set_when_writing_fails(tmp_path, monkeypatch, 
     assert main(["score", "--task", "norm", "--predictions", str(preds), "--out", str(tmp_path / "out")]) == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     write_jsonl(preds, [{"prompt": "p", "predict": "肝穿刺", "label": "胃镜检查"}])
-    monkeypatch.setattr(output_set, "_write_durably", lambda path, data: (_ for _ in ()).throw(
+    monkeypatch.setattr(publish, "_write_durably", lambda path, data: (_ for _ in ()).throw(
         OSError(28, "No space left on device", str(path))))
     assert main(["score", "--task", "norm", "--predictions", str(preds), "--out", str(tmp_path / "out")]) == 2
     assert "No space left on device" in capsys.readouterr().err
@@ -146,21 +149,21 @@ def test_eval_run_writes_scores_and_report_as_one_set(tmp_path, monkeypatch, tin
     before = {rel: (out / rel).read_bytes() for rel in set_files}
 
     write_jsonl(data / "norm_test.jsonl", [{"instruction": "原始词:胃镜", "input": "", "output": "胃镜检查"}])
-    real, calls = output_set._write_durably, []
+    real, calls = publish._write_durably, []
 
     def failing(path, data):
         calls.append(path)
-        if len(calls) == 4:  # journal, then temps: the new scores.jsonl and chart are already written
+        if len(calls) == 3:  # the new scores.jsonl and chart are already written
             raise OSError(5, "Input/output error", str(path))
         real(path, data)
 
-    monkeypatch.setattr(output_set, "_write_durably", failing)
+    monkeypatch.setattr(publish, "_write_durably", failing)
     with pytest.raises(OSError):
         runner.run_eval(options)
     assert {rel: (out / rel).read_bytes() for rel in set_files} == before
-    assert leftovers(out) == [] and not (out / JOURNAL).exists()
+    assert leftovers(out) == [] and pending(out) is None
 
-    monkeypatch.setattr(output_set, "_write_durably", real)
+    monkeypatch.setattr(publish, "_write_durably", real)
     runner.run_eval(options)
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["checkpoints"]["base"]["tasks"]["norm"]["n"] == 1
