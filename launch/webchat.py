@@ -98,15 +98,13 @@ class ChatSession:
             "top_p": float(generating.get("top_p", 0.8)),
         }
 
-    def problem(self, messages: list[dict[str, str]], max_new_tokens: object,
+    def problem(self, messages: list[dict[str, str]], new_tokens: int,
                 settings: tuple[tuple[str, object, tuple[float, float]], ...] = ()) -> str | None:
         """The bound a question breaks (a sentence), or None: characters first, before anything tokenizes;
         `settings`: (name, value, (lowest, highest)) for the sliders a client could send anything for."""
         texts = [m["content"] for m in messages]
-        problem = self.limits.check_chars(sum(map(len, texts)))
-        if problem:
-            return problem
-        _, problem = self.limits.check_max_tokens(max_new_tokens)
+        # an empty turn counts as one character, so a client cannot send a million of them for free
+        problem = self.limits.check_chars(sum(max(len(text), 1) for text in texts))
         if problem:
             return problem
         for name, value, (low, high) in settings:
@@ -114,7 +112,7 @@ class ChatSession:
                 return f"{name} must be a number from {low} to {high}, not {value!r:.40}."
         if self.tokenizer is not None and self.limits.context is not None:
             counted = sum(len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"])
-            return self.limits.check_tokens(counted, int(max_new_tokens))
+            return self.limits.check_tokens(counted, new_tokens)
         return None
 
     def reply(self, question: str, history: list, max_new_tokens: float, temperature: float, top_p: float,
@@ -127,9 +125,10 @@ class ChatSession:
             yield history, "", texts["empty"]
             return
         messages = [m for m in history if m["role"] in ("user", "assistant")] + [{"role": "user", "content": question}]
-        new_tokens = int(max_new_tokens) if isinstance(max_new_tokens, (int, float)) else max_new_tokens
-        problem = self.problem(messages, new_tokens, (("temperature", temperature, TEMPERATURE),
-                                                      ("top_p", top_p, TOP_P)))
+        new_tokens, problem = self.limits.check_max_tokens(max_new_tokens)  # 16.0 is 16; 12.5, nan, "x" are not
+        new_tokens = new_tokens or self.defaults["max_new_tokens"]
+        problem = problem or self.problem(messages, new_tokens, (("temperature", temperature, TEMPERATURE),
+                                                                 ("top_p", top_p, TOP_P)))
         if problem:
             yield history, question, texts["refused"] + problem  # the question stays, to shorten it
             return

@@ -64,12 +64,17 @@ def test_send_answers_within_the_bounds(session):
     assert box == "x" * 201 and history == []  # the question stays in its box, nothing was generated
     assert _last(session.reply("hi", [], 9, 0.7, 0.8, texts))[2] == ("Not sent: max_tokens must be from 1 to 8 on "
                                                                      "this server (SERVE_MAX_NEW_TOKENS), not 9.")
+    not_a_count = _last(session.reply("hi", [], float("nan"), 0.7, 0.8, texts))[2]
+    assert "max_tokens must be a whole number from 1 to 8, not nan" in not_a_count
     assert "temperature must be a number from 0.01 to 1.5" in _last(session.reply("hi", [], 4, "hot", 0.8, texts))[2]
     assert "top_p must be a number" in _last(session.reply("hi", [], 4, 0.7, 7, texts))[2]
     assert _last(session.reply("   ", [], 4, 0.7, 0.8, texts))[2] == texts["empty"]
     # history counts: an earlier long turn makes the next short question too much
     long_turn = [{"role": "user", "content": "y" * 150}, {"role": "assistant", "content": "z" * 49}]
     assert "The messages are 201 characters" in _last(session.reply("ab", long_turn, 4, 0.7, 0.8, texts))[2]
+    empty_turns = [{"role": role, "content": ""} for role in ("user", "assistant") * 100]  # a forged history
+    assert "The messages are 201 characters" in _last(session.reply("x", empty_turns, 4, 0.7, 0.8, texts))[2]
+    assert session.chat_model.engine.generating_args["max_time"] == session.limits.timeout_s  # the deadline
 
 
 def test_webui_lang_is_checked_before_anything_starts():
