@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from contract.datasets import DATASETS, TRAIN, split
+from contract.datasets import DATASETS, MCQ, TRAIN, split
 from contract.env import OFFLINE_ENV
 from contract.models import TINY_BERT_NAME, TINY_BERT_VOCAB, TINY_GPT2_SCRATCH, TINY_MODEL
 from contract.paths import DATASET_INFO, REPO_ROOT, REPORTS_DIR, SAVES_DIR, SFT_DIR, repo_relative
@@ -45,7 +45,7 @@ ADAPTER_DATASETS = ",".join(DATASETS[split(task, TRAIN)] for task in ("dialog", 
 # the real corpus; a randomly initialised tiny GPT-2 needs a far larger one to learn in a few hundred steps
 # (measured, 300 steps: qa ROUGE-L 1.1 at 1e-3, 32.6 at 2e-3).
 GPT2_TRAIN = {"per_device_train_batch_size": 8, "learning_rate": 2e-3, "warmup_steps": 10, "logging_steps": 10}
-TASKS = ["dialog", "qa", "norm", "mrg", "triage"]
+TASKS = ["dialog", "qa", "norm", "mrg", "triage", *MCQ]  # + what fine-tuning cost: the multiple-choice benchmarks
 # Budgets above the longest test label (tiny tokenizers: Qwen's and the BERT vocab's are both near one token
 # per character) so a model that learned to stop is never cut off.
 DEMO_NEW_TOKENS = {"norm": 48, "dialog": 128, "mrg": 192, "qa": 48, "triage": 16}  # labels: max 21, 67, 107, 30, 5

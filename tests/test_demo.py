@@ -9,10 +9,12 @@ import sys
 import pytest
 import yaml
 
+from contract.datasets import MCQ
 from launch.tiny import bert_gpt2 as tiny_models
 from tests.conftest import REPO_ROOT
 
-QWEN_TASKS = {"dialog", "qa", "norm", "mrg", "triage"}
+GENERATIVE_TASKS = {"dialog", "qa", "norm", "mrg", "triage"}
+QWEN_TASKS = GENERATIVE_TASKS | set(MCQ)  # the multiple-choice benchmarks: what fine-tuning cost
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +23,10 @@ def tiny_gpt2_models():
     if not all((REPO_ROOT / "models" / name / "tokenizer_config.json").is_file()
                for name in (tiny_models.VOCAB_DIR_NAME, tiny_models.GPT2_SCRATCH_NAME)):
         tiny_models.build_all(REPO_ROOT / "models")
+
+
+def groups_of(info: dict) -> set[str]:
+    return {g for task in MCQ for g in info["tasks"].get(task, {}).get("groups", {})}
 
 
 @pytest.mark.slow
@@ -33,8 +39,10 @@ def test_demo_ci_runs_every_stage(tmp_path, tiny_model, tiny_gpt2_models):
     out = result.stdout
     report = tmp_path / "reports" / "demo"
     assert f"Report: {report / 'report.md'}" in out
-    for task in QWEN_TASKS:  # the tables are printed, not only written
+    for task in GENERATIVE_TASKS:  # the tables are printed, not only written
         assert f"### {task} (n=3)" in out
+    for task in MCQ:  # --limit 3 takes 3 items of each subject
+        assert f"### {task} (n=" in out
     assert "| gpt2-scratch |" in out and "| bert |" in out and "Timings (wall, CPU): data" in out
 
     metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
@@ -46,14 +54,28 @@ def test_demo_ci_runs_every_stage(tmp_path, tiny_model, tiny_gpt2_models):
         assert set(info["tasks"]) == expected, name
         assert set(info["not_scored"]) == QWEN_TASKS - expected, name
         for task, values in info["tasks"].items():
+            if task in MCQ:  # accuracy over every subject, both groups where the benchmark has them
+                assert isinstance(values["accuracy"], float) and values["n"] == 3 * len(values["per_subject"])
+                continue
             assert values["n"] == 3 and all(isinstance(values[m], float) for m in ("bleu-4", "rouge-l")
                                             if task in ("dialog", "qa")), (name, task)
     assert rows["gpt2-scratch"]["prompt"] == "default, system: template default"  # from its launch config
     assert rows["bert"]["backend"] == "classifier" and rows["bert"]["tasks"]["triage"]["unknown_labels"] == 0
     assert (report / "chart.png").stat().st_size > 0
+    # what fine-tuning cost: medical-exam and general accuracy per checkpoint, retention vs the base
+    text = (report / "report.md").read_text(encoding="utf-8")
+    assert "## What fine-tuning cost" in text
+    for name in ("base", "lora", "lora-merged"):
+        assert groups_of(rows[name]) == {"medical", "general"}, name
+        assert f"| {name} | " in text.split("## What fine-tuning cost")[1].split("####")[0]
+    assert groups_of(rows["gpt2-scratch"]) == groups_of(rows["bert"]) == set()
 
     # LLaMA-Factory's merged export must behave exactly like eval's in-memory merge of base + adapter.
-    for task in QWEN_TASKS:
+    for task in MCQ:  # and choose the same options
+        adapter = [json.loads(line)["pred"] for line in (report / "lora" / task / "scores.jsonl").open()]
+        merged = [json.loads(line)["pred"] for line in (report / "lora-merged" / task / "scores.jsonl").open()]
+        assert adapter == merged, task
+    for task in GENERATIVE_TASKS:
         adapter = [json.loads(line)["predict"] for line in (report / "lora" / task / "predictions.jsonl").open()]
         merged = [json.loads(line)["predict"] for line in (report / "lora-merged" / task / "predictions.jsonl").open()]
         assert adapter == merged, task
