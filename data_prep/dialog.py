@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import csvrows
+from . import csvrows, holdout
 from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
 from .prompts import dialog_instruction
@@ -90,7 +90,7 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     records, ids = dedup(records, ids, train_tally)
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
-    n_test = min(test_size, len(order))
+    n_test = holdout.test_count(len(order), test_size)
     test_idx, train_idx = order[len(order) - n_test:], order[:len(order) - n_test]
     test = [records[i] for i in test_idx]
     train, train_ids = [records[i] for i in train_idx], [ids[i] for i in train_idx]
@@ -101,4 +101,5 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     train_tally.read = read - n_test
     if "departments" in info:
         info["departments"] = dict(sorted(info["departments"].items()))
-    return SplitResult(train, test, train_tally, test_tally, info)
+    cut = holdout.note("dialog", len(order), test_size, "--dialog-test-size")
+    return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])

@@ -102,6 +102,7 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
 
     def add(task: str, r) -> None:
         splits[split(task, TRAIN)], splits[split(task, TEST)] = (r.train, r.train_tally), (r.test, r.test_tally)
+        notes.extend(r.notes)  # e.g. a test split cut short on a small file (data_prep/holdout.py)
 
     if "dialog" in sources:
         r = dialog.prepare(sources["dialog"], args.dialog_limit, args.dialog_test_size, args.seed)

@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import holdout
 from .errors import PrepError
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
@@ -92,11 +93,12 @@ def prepare(path: Path, limit: int, test_size: int, seed: int, max_len: int = DE
     records, ids = dedup(records, ids, train_tally)
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
-    n_test = min(test_size, len(order))
+    n_test = holdout.test_count(len(order), test_size)
     test = [records[i] for i in order[len(order) - n_test:]]
     train_idx = order[:len(order) - n_test]
     train, train_ids = drop_leaked([records[i] for i in train_idx], [ids[i] for i in train_idx], test, train_tally)
     train, train_ids = cap(train, train_ids, limit, train_tally)
     test_tally.read = n_test
     train_tally.read = read - n_test
-    return SplitResult(train, test, train_tally, test_tally, info)
+    cut = holdout.note("qa", len(order), test_size, "--qa-test-size")
+    return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])

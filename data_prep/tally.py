@@ -32,3 +32,4 @@ class SplitResult:
     train_tally: Tally
     test_tally: Tally
     info: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the manifest's notes (e.g. a test split cut short)

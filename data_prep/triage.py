@@ -28,6 +28,7 @@ from pathlib import Path
 
 from contract.datasets import LABEL_SEP, TRIAGE_CLS_TEST, TRIAGE_CLS_TRAIN, TRIAGE_LABEL2IDX
 
+from . import holdout
 from .dialog import BadRow, read_toyhom_csv
 from .errors import PrepError
 from .jsonstream import decode_value
@@ -217,6 +218,7 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
     if level not in LEVELS:
         raise PrepError("--triage-level", level, " or ".join(LEVELS))
     info: dict = {"level": level if not isinstance(src, SeedSource) else "seed labels"}
+    cut = None
     train_tally, test_tally = Tally(), Tally()
     records = merge(_rows(src, "train", level, info), train_tally)
     if isinstance(src, SeedSource) and src.test is not None:
@@ -226,7 +228,8 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
     else:
         order = list(range(len(records)))
         random.Random(seed).shuffle(order)
-        n_test = min(test_size, len(order))
+        n_test = holdout.test_count(len(order), test_size)
+        cut = holdout.note("triage", len(order), test_size, "--triage-test-size")
         test = [records[i] for i in order[len(order) - n_test:]]
         train = [records[i] for i in order[:len(order) - n_test]]
         train_tally.read -= n_test
@@ -261,7 +264,8 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
     info["multi_label_records"] = {"train": sum(len(r["labels"]) > 1 for r in train),
                                    "test": sum(len(r["labels"]) > 1 for r in test)}
     return TriageResult([alpaca(r, False) for r in train], [alpaca(r, True) for r in test], train_tally,
-                        test_tally, info, labels, [cls(r) for r in train], [cls(r) for r in test])
+                        test_tally, info, notes=[cut] if cut else [], labels=labels,
+                        cls_train=[cls(r) for r in train], cls_test=[cls(r) for r in test])
 
 
 def classifier_files(result: TriageResult) -> dict[str, object]:
