@@ -17,21 +17,16 @@ from contract.files import jsonl_size, sha256_file, write_json, write_jsonl
 from contract.models import TINY_MODEL
 from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 
-from . import dialog, general, mcq, mrg, norm, publish, qa, text, triage
-from .discover import MRG_FILES, SAMPLES_DIR, dialog_source, discover
+from . import general, mcq, publish, text
+from .discover import SAMPLES_DIR, discover
 from .errors import PrepError
 from .quality import Screen, screening
 from .tally import Tally
+from .tasks import REGISTRY, shown
 from .tokens import TokenCounter, recommend_cutoff, token_profile
 
 DEFAULT_MODEL = repo_relative(TINY_MODEL)  # as typed, relative to the working directory (the repo root)
 ALL = TASKS
-
-
-def shown(path: Path) -> str:
-    """Paths in the manifest relative to the working directory where possible (no machine paths)."""
-    path = Path(path).absolute()
-    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
@@ -39,7 +34,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     if only and any(s not in (*ALL, *MCQ) for s in only):
         raise PrepError("--only", args.only, f"a comma-separated subset of {','.join((*ALL, *MCQ))}")
     wanted = [s for s in only if s in ALL] if only else list(ALL)
-    explicit = {"dialog": args.dialog, "norm": args.norm, "mrg": args.mrg, "triage": args.triage, "qa": args.qa}
+    explicit = {name: getattr(args, name) for name in REGISTRY}
     for name, path in explicit.items():
         if path is not None and not path.exists():
             raise PrepError(path, f"--{name}", "an existing file or folder", found="nothing there")
@@ -52,7 +47,7 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     for name in wanted:
         src = explicit[name]
         if src is not None:
-            src = dialog_source(src) if name == "dialog" else triage.source(src) if name == "triage" else src
+            src = REGISTRY[name].from_path(src)
         elif found is not None:
             src = getattr(found, name)
         if not src:
@@ -104,31 +99,14 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
         splits[split(task, TRAIN)], splits[split(task, TEST)] = (r.train, r.train_tally), (r.test, r.test_tally)
         notes.extend(r.notes)  # e.g. a test split cut short on a small file (data_prep/holdout.py)
 
-    if "dialog" in sources:
-        r = dialog.prepare(sources["dialog"], args.dialog_limit, args.dialog_test_size, args.seed)
-        src = sources["dialog"]
-        info["dialog"] = {"path": [shown(p) for p in src] if isinstance(src, list) else shown(src), **r.info}
-        add("dialog", r)
-    if "norm" in sources:
-        r = norm.prepare(sources["norm"], args.norm_limit, args.norm_test_limit, args.norm_test_source)
-        info["norm"] = {**r.info, "train": shown(Path(r.info["train"])), "test": shown(Path(r.info["test"]))}
-        add("norm", r)
-    if "mrg" in sources:
-        r = mrg.prepare(sources["mrg"], args.mrg_limit, args.mrg_test_limit)
-        info["mrg"] = {"train": shown(sources["mrg"] / MRG_FILES[0]), "test": shown(sources["mrg"] / MRG_FILES[1])}
-        add("mrg", r)
     extra_files: dict[str, object] = {}
-    if "triage" in sources:
-        src = sources["triage"]
-        r = triage.prepare(src, args.triage_level, args.triage_limit, args.triage_test_size, args.seed)
-        paths = src if isinstance(src, list) else [p for p in (src.train, src.test, src.label2idx) if p]
-        info["triage"] = {"path": [shown(p) for p in paths], **r.info}
-        add("triage", r)
-        extra_files.update(triage.classifier_files(r))
-    if "qa" in sources:
-        r = qa.prepare(sources["qa"], args.qa_limit, args.qa_test_size, args.seed, args.qa_max_len)
-        info["qa"] = {"path": shown(sources["qa"]), **r.info}
-        add("qa", r)
+    for name, task in REGISTRY.items():  # in the contract's order: the manifest's order
+        if name in sources:
+            r = task.prepare(sources[name], args)
+            info[name] = task.source_info(sources[name], r)
+            add(name, r)
+            for file_name, content in task.extra_files(r).items():
+                extra_files[file_name] = (name, content)
     if args.text is not None:
         recs, tally = text.prepare(args.text, args.text_column)
         info["text"] = {"path": shown(args.text), "column": args.text_column}
@@ -181,14 +159,14 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
             datasets[name] = manifests.dataset_entry(
                 Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix(), tally.read,
                 len(recs), tally.skipped, tally.examples, sha, stats, counted if counted < len(recs) else None)
-        for name, content in extra_files.items():  # the classifier's files: same records as triage_{train,test}
+        for name, (task, content) in extra_files.items():  # e.g. the classifier's files beside triage's splits
             path = stage.dir / name
             if isinstance(content, dict):
                 write_json(path, content)
                 sha = sha256_file(path)
             else:
                 sha = write_jsonl(path, content)
-            info["triage"].setdefault("classifier_files", {})[name] = sha
+            info[task].setdefault(REGISTRY[task].extra_files_key, {})[name] = sha
         kept, kept_sources, kept_notes = stage.carry_over({task_of(n) for n in [*datasets, *extra_files]})
         datasets.update(kept)
         info.update(kept_sources)
@@ -207,6 +185,7 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
         registered = {name: e["file_name"] for name, e in dataset_info.entries(written, out_dir).items()}
         stage.commit(manifest, registered, lambda info_path: dataset_info.update(info_path, written))
     return manifest
+
 
 # -- multiple-choice benchmarks (issue 17): test/dev files in the published set and its manifest, not SFT data --
 def resolve_mcq(args) -> tuple[dict[str, mcq.McqRequest], list[str]]:
