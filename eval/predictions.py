@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from contract.files import write_jsonl
+from contract.files import explained, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +35,26 @@ def load_cached(path: Path, key: str, hashes: list[str]) -> tuple[dict[int, dict
     kept, dropped = {}, 0
     if not path.is_file():
         return kept, dropped
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:  # bytes: a line torn mid-character must not stop the others being read
         for line in handle:
             try:
                 row = json.loads(line)
                 index = row["index"]
                 usable = row["key"] == key and 0 <= index < len(hashes) and row["prompt_sha"] == hashes[index]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                usable = False  # e.g. a line torn by a kill mid-write
+            except (ValueError, KeyError, TypeError):  # ValueError: bad JSON or UTF-8
+                usable = False  # e.g. a line torn by a kill or a full disk mid-write
             if usable:
                 kept[index] = row
             else:
                 dropped += 1
     return kept, dropped
+
+
+def _room(done: dict[int, dict], total: int) -> int:
+    if not done:
+        return 0
+    mean = sum(len(json.dumps(r, ensure_ascii=False).encode()) + 1 for r in done.values()) / len(done)
+    return int(mean * (2 * total - len(done)))
 
 
 def generate_cached(
@@ -74,9 +81,16 @@ def generate_cached(
         generator = get_generator()
         # Longest prompts first: similar lengths share a batch (little padding) and memory peaks early.
         todo.sort(key=lambda i: (-len(prompts[i]), i))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=len(done), desc=desc,
-                                                               unit="sample") as bar:
+        # a full disk: the rows so far stay (the next run resumes); the room is about the rows still to come
+        # plus the final in-order rewrite, at the mean size of those written
+        def room():
+            return explained("the predictions cache", path.parent, lambda: _room(done, len(prompts)),
+                             "the predictions made so far are kept and the next run resumes from them")
+
+        with room():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with room(), path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=len(done),
+                                                                     desc=desc, unit="sample") as bar:
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start:start + batch_size]
                 outputs = generator.generate([prompts[i] for i in chunk], max_new_tokens)

@@ -58,3 +58,58 @@ def test_a_full_disk_and_a_read_only_folder_are_one_sentence_and_keep_the_previo
             assert files(out) == before
         finally:
             read_only(disk, on=False)
+
+
+def test_eval_run_on_a_full_disk_keeps_its_predictions_and_resumes(tmp_path, monkeypatch, tiny_model,
+                                                                   counting_generator, capsys):
+    import eval.routes as routes
+
+    generators = []
+
+    def make_generator(*args):
+        generators.append(counting_generator())
+        return generators[-1]
+
+    monkeypatch.setattr(routes, "make_generator", make_generator)
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def test_set(n: int) -> None:  # long references: the cache's rows carry them
+        rows = [{"instruction": f"原始词:术语{i}", "input": "", "output": f"标准术语{i}" + "术" * 3000} for i in range(n)]
+        (data / "norm_test.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                              encoding="utf-8")
+
+    with small_tmpfs(tmp_path / "disk", "16m") as disk:
+        out = disk / "report"
+        args = ["run", "--checkpoint", f"base={tiny_model}", "--tasks", "norm", "--data-dir", str(data),
+                "--out", str(out), "--max-new-tokens", "norm=4", "--batch-size", "4"]
+        test_set(3)
+        assert main(args) == 0
+        report = {rel: data for rel, data in files(out).items() if not rel.endswith("predictions.jsonl")}
+        capsys.readouterr()
+
+        test_set(400)  # about 3.6 MB of cache rows: more than the disk holds
+        filler = fill(disk, leave=400 * 1024)
+        assert main(args) == 2
+        sentence = the_sentence(capsys.readouterr().err, "error: ")
+        assert sentence.startswith(f"error: Cannot write the predictions cache in {out / 'base' / 'norm'}: ")
+        assert "No space left on device" in sentence and "the next run resumes" in sentence
+        assert stated_size(sentence) > 3 << 20
+        assert {rel: data for rel, data in files(out).items() if not rel.endswith("predictions.jsonl")} == report
+        kept = cached_rows(out / "base" / "norm" / "predictions.jsonl")
+        assert kept >= 3  # what was generated before the disk filled is still there
+
+        filler.unlink()  # room again: the same command resumes from the cache
+        assert main(args) == 0
+        assert generators[-1].samples == 400 - kept
+        assert cached_rows(out / "base" / "norm" / "predictions.jsonl") == 400
+
+
+def cached_rows(path: Path) -> int:
+    rows = set()
+    for line in path.read_bytes().split(b"\n"):
+        try:
+            rows.add(json.loads(line)["index"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line torn when the disk filled: dropped by the next run
+    return len(rows)
