@@ -76,7 +76,9 @@ def subject_tables(summary: dict) -> str:
         for n in scored:
             for label, m in summary["checkpoints"][n]["tasks"][task].get(key, {}).items():
                 rows.setdefault(label, {})[n] = m
-        lines = [f"#### {task} per {'exam_type (mean of its exam_class accuracies)' if task == 'cmb' else 'subject'}",
+                for exam_class, acc in m.get("per_exam_class", {}).items():  # CMB: its classes under each type
+                    rows.setdefault(f"{label} / {exam_class}", {})[n] = {"accuracy": acc}
+        lines = [f"#### {task} per {'exam_type (the mean of its exam_class accuracies) and exam_class' if task == 'cmb' else 'subject'}",
                  "", "| " + ("exam_type" if task == "cmb" else "subject") + " | " + " | ".join(scored) + " |",
                  "|---|" + "---:|" * len(scored)]
         for label, by_name in rows.items():
