@@ -4,8 +4,9 @@ harness   lm-evaluation-harness 0.4.x (`cmmlu`, `ceval-valid`): a subject header
           "答案：" + " X"`, choices scored as continuations with a leading space (" A").
 official  the benchmarks' own code for open models: C-Eval `...答案：`, CMMLU `题目：...答案是：`; the choice is the
           argmax of the next-token logits of the bare letters ("A"), shots end `答案：X\n\n`.
-generate  CMB's official prompt, the answer generated (greedy) and read back by CMB's extraction rule; always
-          used for multiple-answer items, which no single-letter likelihood can answer.
+generate  CMB's official query (header, question, options), the answer generated (greedy) and read back by CMB's
+          extraction rule; shots answered `答案是X。`; always used for multiple-answer items, which no single-letter
+          likelihood can answer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ OFFICIAL_HEADER = {
 # an evaluation prompt of its own for open models.
 CMB_HEADER = "以下是中国{exam_type}中{exam_class}考试的一道{question_type}，不需要做任何分析和解释，直接输出答案选项。\n"
 SINGLE, MULTI = "单项选择题", "多项选择题"
+CMB_SHOT_ANSWER = "\n答案是{answer}。\n\n"  # CMB's few-shot answer turn (`答案是X。`), here as plain text
 DEFAULT_EXAM = {"cmexam": ("医师资格考试", "医学"), "medqa": ("医师资格考试", "医学")}
 
 
@@ -61,9 +63,16 @@ def _cmb_header(item: dict) -> str:
                              question_type=MULTI if item.get("multi") else SINGLE)
 
 
+def cmb_query(item: dict) -> str:
+    """CMB's official query (workers/base.py): its header, the question, and the options — those longer than one
+    character only, as the official code writes them — with no answer cue."""
+    options = "\n".join(f"{letter}. {text}" for letter, text in item["options"].items() if len(text) > 1)
+    return _cmb_header(item) + f"{item['question']}\n{options}"
+
+
 def header(item: dict, style: str) -> str:
     headers = HARNESS_HEADER if style == "harness" else OFFICIAL_HEADER
-    if style != "generate" and item["benchmark"] in headers:
+    if item["benchmark"] in headers:
         return headers[item["benchmark"]].format(subject=item.get("subject_zh") or item["subject"])
     return _cmb_header(item)
 
@@ -86,9 +95,8 @@ def request(item: dict, shots: list[dict], style: str) -> Request:
         raise ValueError(f"unknown multiple-choice style {style!r}; expected one of {', '.join(STYLES)}")
     letters = tuple(item["options"])
     if style == "generate" or item.get("multi"):
-        # CMB's official few-shot layout: the header once, then solved items, then the question
-        context = header(item, "generate") + "".join(_body(s) + f"答案：{s['answer']}\n\n" for s in shots)
-        return Request(context + _body(item) + "答案：", None, letters)
+        shots_text = "".join(cmb_query(s) + CMB_SHOT_ANSWER.format(answer=s["answer"]) for s in shots)
+        return Request(shots_text + cmb_query(item), None, letters)
     context = header(item, style) + "".join(shot(s, style) for s in shots) + doc(item, style)
     prefix = TARGET_DELIMITER if style == "harness" else ""
     return Request(context, tuple(prefix + letter for letter in letters), letters)

@@ -112,10 +112,16 @@ def test_shots_are_the_subjects_first_k_then_the_pool():
 
 
 def test_multiple_answer_items_are_generated_whatever_the_style():
-    multi = _item(answer="BD", multi=True, benchmark="cmb", exam_type="医师考试", exam_class="临床")
-    for style in ("harness", "official"):
+    multi = _item(answer="BD", multi=True, benchmark="cmb", exam_type="医师考试", exam_class="临床",
+                  options={"A": "一", "B": "二二", "C": "三三", "D": "四四"})
+    # CMB's workers/base.py query: header, question, the options longer than one character, no answer cue
+    official = ("以下是中国医师考试中临床考试的一道多项选择题，不需要做任何分析和解释，直接输出答案选项。\n问题？\n"
+                "B. 二二\nC. 三三\nD. 四四")
+    for style in ("harness", "official", "generate"):
         req = request(multi, [], style)
-        assert req.choices is None and "多项选择题" in req.context and req.context.endswith("答案：")
+        assert req.choices is None and req.context == official
+    shot = request(multi, [multi], "generate").context
+    assert shot == official + "\n答案是BD。\n\n" + official
     single = request(_item(), [_item(1)], "harness")
     assert single.choices == (" A", " B", " C", " D") and single.context.count("答案： B\n\n") == 1
 
