@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--saves", default=str(SAVES), help=f"where to look for checkpoints (default: {SAVES})")
     run.add_argument("--tasks", help=f"comma list of {','.join(TASKS)} (default: each one whose test file "
                      "is in --data-dir; the report names the others)")
-    run.add_argument("--limit", type=int, help="use only the first N test samples per task")
+    run.add_argument("--limit", type=int, help="use only the first N test samples per task (multiple choice: per "
+                     "subject)")
     run.add_argument("--data-dir", default=str(SFT_DIR), help="directory of the *_test.jsonl files")
     run.add_argument("--run", default=DEFAULT_RUN, help=f"report name: the report goes to {REPORTS}/RUN")
     run.add_argument("--out", help="report directory (overrides --run); rerunning with it resumes")
