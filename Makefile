@@ -118,7 +118,7 @@ test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 ## run the test sui
 lint: $(SETUP_STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: $(SETUP_STAMP) tiny-model ## run every benchmark in bench/, then print each one's last line
+bench: $(SETUP_STAMP) tiny-model vllm ## run every benchmark in bench/ (vllm: the real-shape bench runs vLLM too), then print each one's last line
 	@mkdir -p bench/out; set -eo pipefail; for b in bench/*.py; do \
 	  echo "== $$b"; $(PY) $$b 2>&1 | tee bench/out/$$(basename $$b .py).log; done; \
 	echo "== summary"; for b in bench/*.py; do tail -n 1 bench/out/$$(basename $$b .py).log; done
