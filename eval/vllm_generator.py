@@ -77,7 +77,7 @@ class VllmGenerator:
         if python is None:
             raise VllmError(missing_env_message())
         self.tokenizer, self.stop_ids, self.ignore_eos = tokenizer, stop_ids, ignore_eos
-        self.merged = None
+        self.merged, self.engine_s = None, 0.0  # engine_s: time inside vLLM's LLM.generate, summed (benches)
         if ckpt.is_adapter:
             self.merged = Path(tempfile.mkdtemp(prefix="medsft-vllm-merged-"))
             merge_adapter(ckpt, dtype, self.merged)
@@ -120,7 +120,9 @@ class VllmGenerator:
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # it died: _reply says how
-        outputs = self._reply()["outputs"]
+        message = self._reply()
+        outputs = message["outputs"]
+        self.engine_s += message.get("engine_s", 0.0)
         if len(outputs) != len(batch):
             raise VllmError(f"the vLLM worker answered {len(outputs)} prompts of {len(batch)}")
         return [Generated(self.tokenizer.decode(out["token_ids"], skip_special_tokens=True), out["finish_reason"],

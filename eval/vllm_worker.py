@@ -5,10 +5,11 @@ interpreter (`python -I vllm_worker.py CONFIG_JSON`) and talks to it over pipes,
 
     -> (stdout) {"ready": true, "vllm": "<version>"}               once the engine is up
     <- (stdin)  {"prompts": [[ids...], ...], "max_new_tokens": N, "stop_ids": [...], "ignore_eos": false}
-    -> (stdout) {"outputs": [{"token_ids": [...], "finish_reason": "stop"|"length"}, ...]}
+    -> (stdout) {"outputs": [{"token_ids": [...], "finish_reason": "stop"|"length"}, ...], "engine_s": S}
     -> (stdout) {"error": "<one sentence>"}                         instead of either reply, when it fails
 
-Token ids in, token ids out: the main environment renders the prompts and decodes the answers with its own
+engine_s is the time spent inside vLLM's LLM.generate (benches compare it with the client's). Token ids in,
+token ids out: the main environment renders the prompts and decodes the answers with its own
 tokenizer, so both backends' texts come from the same decoder. Everything vLLM prints goes to stderr.
 Only the standard library and vLLM here: this runs beside a different transformers.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 
 def build_engine(config: dict):
@@ -30,7 +32,7 @@ def build_engine(config: dict):
     return LLM(**kwargs)
 
 
-def generate(llm, request: dict) -> list[dict]:
+def generate(llm, request: dict) -> tuple[list[dict], float]:
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
 
@@ -38,8 +40,10 @@ def generate(llm, request: dict) -> list[dict]:
     ignore_eos = bool(request.get("ignore_eos"))
     params = SamplingParams(temperature=0.0, max_tokens=int(request["max_new_tokens"]), detokenize=False,
                             stop_token_ids=[] if ignore_eos else stop_ids, ignore_eos=ignore_eos)
-    outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in request["prompts"]], params,
-                           use_tqdm=False)
+    prompts = [TokensPrompt(prompt_token_ids=ids) for ids in request["prompts"]]
+    start = time.perf_counter()
+    outputs = llm.generate(prompts, params, use_tqdm=False)
+    engine_s = time.perf_counter() - start
     replies = []
     for out in outputs:
         best = out.outputs[0]
@@ -48,7 +52,7 @@ def generate(llm, request: dict) -> list[dict]:
         if stopped and ids and ids[-1] in stop_ids:
             ids.pop()  # the stop token itself is not part of the answer (as in the transformers backend)
         replies.append({"token_ids": ids, "finish_reason": "stop" if stopped else "length"})
-    return replies
+    return replies, engine_s
 
 
 def main() -> int:
@@ -69,7 +73,8 @@ def main() -> int:
     reply({"ready": True, "vllm": vllm.__version__})
     for line in sys.stdin:
         try:
-            reply({"outputs": generate(llm, json.loads(line))})
+            outputs, engine_s = generate(llm, json.loads(line))
+            reply({"outputs": outputs, "engine_s": engine_s})
         except Exception as exc:
             reply({"error": f"vLLM generation failed: {type(exc).__name__}: {exc}"})
     return 0
