@@ -203,3 +203,26 @@ def test_absurd_requests_are_refused_and_the_server_keeps_answering(tmp_path):
         server.stop()
     log = server.log.read_text()
     assert "Traceback" not in log and "500 Internal Server Error" not in log
+
+
+def test_the_wrapped_app_guards_the_docs_beyond_loopback_and_bounds_generation():
+    """limited_app around LLaMA-Factory's own create_app (a stand-in engine: no model is loaded)."""
+    from types import SimpleNamespace
+
+    from launch.apiserve import limited_app
+
+    def engine():
+        return SimpleNamespace(name="huggingface", can_generate=True, tokenizer=None, processor=None, model=None,
+                               generating_args={"max_new_tokens": 4096, "max_length": 8192})
+
+    limits = ServeLimits(max_new_tokens=512, timeout_s=10.0)
+    public = limited_app(SimpleNamespace(engine=engine()), limits, {"API_HOST": "0.0.0.0", "API_KEY": "s3cret"})
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert call(public, path, method="GET")[0] == 401
+    assert call(public, "/openapi.json", method="GET", key="s3cret")[0] == 200
+    local_model = SimpleNamespace(engine=engine())
+    local = limited_app(local_model, limits, {"API_HOST": "127.0.0.1", "API_KEY": "s3cret"})
+    assert call(local, "/openapi.json", method="GET")[0] == 200  # loopback: the pages stay open
+    # generation: never more than the cap by default, and stopped before the deadline
+    assert local_model.engine.generating_args == {"max_new_tokens": 512, "max_time": 9.0}
+    assert call(local, body=chat(max_tokens=513), key="s3cret")[0] == 400
