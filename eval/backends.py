@@ -16,9 +16,10 @@ __all__ = ["load_model", "make_generator", "pick_device", "pick_dtype", "resolve
 
 
 def resolve_backend(backend: str, device: str = "cpu") -> str:
-    """`auto`: vLLM when its environment is built and the checkpoint runs on a GPU, else transformers. On
-    this project's 2-core CPU, transformers' batched decoding was the faster engine at every batch size
-    measured (docs/benchmarks.md), so a CPU never picks vLLM unless asked."""
+    """`auto`: vLLM when its environment is built and the checkpoint runs on a GPU, else transformers. On a
+    CPU vLLM is not reliably the faster engine (docs/benchmarks.md: ahead at batch 4 on the real shape, behind
+    transformers bf16 at batch 64 in issue 21's measurement) and its worker costs ~40-50 s to start per
+    checkpoint, so a CPU uses it only when asked."""
     if backend not in BACKENDS:
         raise ValueError(f"--backend {backend!r}: expected {', '.join(BACKENDS)}")
     if backend == "vllm" and vllm_python() is None:
