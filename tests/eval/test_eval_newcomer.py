@@ -18,16 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.models import LOCAL_BASE_MODEL
 from eval import checkpoints
 from eval.__main__ import main
 from eval.inputs import InputError
 from eval.report import chart_figure, render_report
 from eval.runner import select_tasks
 from eval.tasks import TASKS
+from tests.fixtures.checkout import copy_checkout, make
 
 REPO = Path(__file__).resolve().parents[2]
-VENV = Path(sys.executable).parents[1]
 SAMPLES = REPO / "data_prep" / "samples"
 # A port nothing listens on: the hub is "there" (not offline) but unreachable, like a machine without
 # network, and no test can ever start a real download.
@@ -44,13 +43,13 @@ def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def make_eval(cwd: Path, env: dict[str, str], *variables: str) -> subprocess.CompletedProcess:
-    """`make eval ...` as typed in a checkout whose working directory is `cwd` (data/ and saves/ are looked up
-    there, as in the repo root; the base model in the repo's models/). The repo's Makefile and venv are used in place: -o keeps make from
-    rebuilding the venv stamp or the tiny model, which this working copy may look newer than."""
+    """`make eval ...` as typed in a working directory `cwd` (data/ and saves/ are looked up there, as in the repo
+    root). Where `cwd` is a copied checkout (tests.fixtures.checkout) its Makefile and packages run, so the base
+    model is looked up in its own, empty models/; elsewhere the repo's, with the base model in the repo's models/.
+    -o keeps make from rebuilding the tiny model, which this working copy may look newer than."""
     tiny = REPO / "models" / "tiny-qwen2"
-    cmd = ["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-o", str(VENV / ".medsft-setup"),
-           "-o", str(tiny / "config.json"), "eval", f"VENV={VENV}", f"TINY_MODEL={tiny}", *variables]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    source = cwd if (cwd / "Makefile").is_file() else REPO
+    return make(source, "-o", str(tiny / "config.json"), "eval", f"TINY_MODEL={tiny}", *variables, env=env, cwd=cwd)
 
 
 def no_repeated_lines(text: str) -> bool:
@@ -60,17 +59,21 @@ def no_repeated_lines(text: str) -> bool:
 
 @pytest.fixture
 def checkout(tmp_path, prepared_data) -> Path:
-    """A checkout after `make data` (bundled samples) and before `make model`: no models/, no saves/."""
-    shutil.copytree(prepared_data / "data" / "sft", tmp_path / "data" / "sft")
-    return tmp_path
+    """A fresh checkout after `make data` (bundled samples) and before `make model`: a models/ folder of its own
+    with no base model in it (whether or not `make model` ran in this repo), no saves/."""
+    root = copy_checkout(tmp_path / "checkout")
+    shutil.copytree(prepared_data / "data" / "sft", root / "data" / "sft")
+    return root
 
 
-# `make model` puts the base in the repo's models/, which eval finds from any working directory
-BEFORE_MAKE_MODEL = pytest.mark.skipif(LOCAL_BASE_MODEL.is_dir(), reason=f"{LOCAL_BASE_MODEL} exists (`make model` "
-                                       "ran), so a checkout before `make model` cannot be played here")
+def test_a_copied_checkout_runs_its_own_packages(checkout):
+    """What makes the copy a checkout of its own: run from its folder, Python imports its packages, whose
+    paths (models/ included) are the copy's, not this repo's."""
+    code = "import contract.paths, eval; print(contract.paths.MODELS_DIR); print(eval.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [str(checkout / "models"), str(checkout / "eval" / "__init__.py")]
 
 
-@BEFORE_MAKE_MODEL
 def test_make_eval_before_make_model_says_what_to_run(checkout):
     start = time.monotonic()
     result = make_eval(checkout, user_env(checkout))
@@ -86,7 +89,6 @@ def test_make_eval_before_make_model_says_what_to_run(checkout):
     assert not (checkout / "reports").exists()
 
 
-@BEFORE_MAKE_MODEL
 def test_offline_make_eval_does_not_ask_the_hub(checkout):
     run = checkout / "saves" / "Qwen2.5-0.5B-Instruct" / "lora" / "sft"  # a checkpoint, so only the base is missing
     run.mkdir(parents=True)

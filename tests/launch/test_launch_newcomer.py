@@ -11,6 +11,7 @@ import pytest
 from launch import download, validate
 from launch.errors import LaunchError
 from tests.conftest import REPO_ROOT
+from tests.fixtures.checkout import copy_checkout, make
 from tests.launch.conftest import base_environ, launch_cmd
 
 
@@ -97,11 +98,11 @@ def test_model_download_without_network_is_one_sentence_and_leaves_nothing(monke
     assert not (tmp_path / "Qwen2.5-0.5B-Instruct").exists()
 
 
-def test_make_model_offline_as_a_user_runs_it():
-    target = REPO_ROOT / "models" / "Qwen2.5-0.5B-Instruct"
-    if target.exists():
-        pytest.skip("a real model was downloaded here; this test checks the first download only")
-    result = run_make("model", env=base_environ(HF_HUB_OFFLINE="1"))
+def test_make_model_offline_as_a_user_runs_it(tmp_path):
+    """The first download, in a fresh checkout with a models/ folder of its own (this repo's may hold the model)."""
+    checkout = copy_checkout(tmp_path / "checkout")
+    target = checkout / "models" / "Qwen2.5-0.5B-Instruct"
+    result = make(checkout, "-s", "model", env=base_environ(HF_HUB_OFFLINE="1"), timeout=600)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "error: Could not download Qwen/Qwen2.5-0.5B-Instruct from huggingface" in result.stderr
     assert not target.exists()
