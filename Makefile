@@ -27,8 +27,9 @@ export HOST PORT API_KEY WEBUI_AUTH MODEL USE_MODELSCOPE_HUB NPROC_PER_NODE NNOD
        FORCE_TORCHRUN SERVE_MAX_INPUT_CHARS SERVE_MAX_NEW_TOKENS SERVE_TIMEOUT
 
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
-# OVERWRITE=1 lets a run replace a finished run in its output folder (refused otherwise).
-LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite)
+# OVERWRITE=1 lets a run replace a finished run in its output folder (refused otherwise). A rerun of an interrupted
+# train-* resumes from its last complete checkpoint; RESTART=1 starts it over (docs/troubleshooting.md).
+LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite) $(if $(filter 1 true yes,$(RESTART)),--restart)
 
 .PHONY: help setup deepspeed tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
         train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo test lint bench clean

@@ -15,6 +15,9 @@ from .errors import LaunchError
 from .plan import build, run
 from .preflight import finished_run_refusal, run_checks
 from .profiles import PROFILES
+from .resume import apply as apply_resume
+from .resume import claim
+from .resume import decide as decide_resume
 from .validate import validate_overrides
 
 EPILOG = f"""examples:
@@ -40,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--skip-preflight", action="store_true", help="run even if preflight finds errors")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished run in the output folder (refused otherwise)")
+    parser.add_argument("--restart", action="store_true",
+                        help="train: start over, removing an interrupted run's checkpoints from the output folder "
+                             "(without it, rerunning resumes from the last complete checkpoint)")
     return parser.parse_intermixed_args(argv)  # the Makefile puts --profile before key=value ARGS
 
 
@@ -60,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         for finding in findings:
             print(f"preflight {finding.level}: {finding.message}", file=sys.stderr)
         errors = [f for f in findings if f.level == "error"]
-        refusal = None if args.overwrite else finished_run_refusal(plan)
+        finished = finished_run_refusal(plan)
+        refusal = None if args.overwrite else finished
+        # an interrupted run resumes; --restart, or --overwrite of a finished run, starts over
+        resume = None if refusal else decide_resume(plan, restart=args.restart or finished is not None)
+        if resume is not None:
+            plan.notes += resume.notes
+            refusal = resume.refusal
         if args.dry_run:
             print(plan.describe())
             if refusal:
@@ -72,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: {len(errors)} problem(s) above; nothing was run (--skip-preflight overrides).",
                   file=sys.stderr)
             return 2
-        for note in plan.notes:  # what the launcher decided (model, cutoff_len, profile), before LF's log
+        claim(plan)  # one launcher per train output folder
+        if resume is not None:
+            apply_resume(resume)
+        for note in plan.notes:  # what the launcher decided (model, cutoff_len, profile, resume), before LF's log
             print(f"launch: {note}", file=sys.stderr)
         return run(plan, replace_process=True)
     except (LaunchError, WriteError) as exc:  # WriteError: the config could not be written (full disk, read-only)
@@ -85,3 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         needed = len(plan.describe().encode()) if plan is not None else None  # about the config it writes
         print(f"error: {WriteError(exc, 'the run folder', where, needed, 'nothing was started')}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("launch: interrupted before anything was started.", file=sys.stderr)
+        return 130

@@ -267,11 +267,16 @@ def run(plan: Plan, in_process: bool = False, replace_process: bool = False) -> 
     in_process=True runs LLaMA-Factory's run_exp/export_model in this Python process (train/predict/export
     only; exceptions propagate, 0 on success) with the plan's environment applied for the duration.
     replace_process=True execs llamafactory-cli in place of this process (the CLI does this, so a server's
-    PID is the launcher's PID and signals reach it directly); it does not return.
+    PID is the launcher's PID and signals reach it directly); it does not return. A train run instead stays this
+    process's child (supervise.py): Ctrl-C stops its whole process tree and ends with a sentence on resuming.
     """
     write_config(plan)
     if plan.command == "webui":
         seed_webui_config(plan)
+    if replace_process and not in_process and plan.command == "train":
+        from .supervise import run_training
+
+        return run_training(plan)
     if replace_process and not in_process:
         os.chdir(plan.cwd)
         sys.stdout.flush()

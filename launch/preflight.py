@@ -18,6 +18,7 @@ from contract.models import BASE_MODEL_ID, max_positions
 from contract.paths import DATASET_INFO, MODELS_DIR, SAVES_DIR
 
 from . import memory
+from .checkpoints import final_save_interrupted
 from .prepared import dataset_dir, registered_datasets
 from .profiles import TINY
 
@@ -300,6 +301,8 @@ def finished_run_refusal(plan: Plan) -> str | None:
     found = [name for name in FINISHED_MARKERS if (out / name).exists()]
     if not found:
         return None  # empty, or a run that died before saving anything: nothing to protect
+    if plan.command == "train" and final_save_interrupted(out):
+        return None  # stopped while writing its final model after a complete checkpoint: it resumes (resume.py)
     key = "export_dir" if plan.command == "export" else "output_dir"
     return (f"{out} already holds a finished run ({found[0]}); it would be overwritten together with its "
             f"{plan.config_path.name if plan.config_path else 'config'}. Choose a new folder with "
