@@ -118,22 +118,7 @@ All scores are percentages (0-100) except mean_length (characters). Outputs that
 in an endless repetition, hit max_new_tokens without a stop token, or (mrg) are not a JSON report
 score 0 on every per-sample metric and are counted under "zero-scored".
 
-- norm: `exact_match` whole answer equal (the seed's metric); `micro_*` CHIP-CDN style over `##` term sets.
-- mrg: `json_valid_rate` answers that parse as a JSON object (bare or in a ```json block);
-  `field_exact_match` the seed's six fields x samples vs the first report; `field_rouge_l_mean` character
-  ROUGE-L per field, mean over all references; `cblue_rouge` the official CBLUE IMCS-V2-MRG score (mean of
-  rouge-1/2/l F on characters, averaged over all references), each report rendered as `key：value` for the
-  keys it has, in its own order; a report with a non-string value scores 0 (`non_string_value`);
-  `bertscore_f1` per field vs the first report (pairs with an empty side are 0, as bert-score defines).
-- dialog, qa (seed 000's chatbot dialogues, earlier turns rendered as in training): `bleu-4`, `rouge-*` exactly
-  as LLaMA-Factory's predict (ComputeSimilarity); `distinct-n` unique character n-grams / all n-grams over all
-  answers. A GPT-2 with a BERT vocab is scored on its text without the spaces its tokenizer puts between
-  Chinese characters.
-- triage: the answer parsed into a department label set; `subset_accuracy` rows whose set equals the gold set
-  (the seed's accuracy_score over multi-hot rows); `micro_*` over all labels, `macro_*` the mean over the task's
-  labels (scikit-learn, zero_division=0); `unknown_labels` predicted labels outside the label set (each a false
-  positive). A classifier (the seed's BERT) is scored on triage only.
-"""
+""" + "\n".join(spec.notes for spec in TASKS.values() if spec.notes) + "\n"
 
 
 def scored_on(summary: dict, info: dict) -> str:

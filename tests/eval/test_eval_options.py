@@ -27,12 +27,14 @@ def test_every_flag_reaches_its_option(tmp_path):
     argv = ["run", "--checkpoint", "a=x", "--checkpoint", "b=y", "--base", "m", "--saves", "s", "--tasks", "norm,mrg",
             "--limit", "3", "--data-dir", "d", "--out", str(tmp_path), "--batch-size", "5", "--max-new-tokens",
             "norm=7", "--backend", "transformers", "--device", "cpu", "--dtype", "float32", "--template", "default",
-            "--system", "你好", "--bertscore-model", "bert", "--bertscore-layers", "2"]
+            "--system", "你好", "--bertscore-model", "bert", "--bertscore-layers", "2", "--mcq-style", "official",
+            "--mcq-shots", "0", "--mcq-chat"]
     options = run_options(build_parser().parse_args(argv))
     assert options == EvalOptions(checkpoints={"a": "x", "b": "y"}, base="m", saves_dir=Path("s"), tasks="norm,mrg",
                                   limit=3, data_dir=Path("d"), out_dir=tmp_path, batch_size=5, max_new_tokens="norm=7",
                                   backend="transformers", device="cpu", dtype="float32", template="default",
-                                  system="你好", bertscore_model="bert", bertscore_layers=2)
+                                  system="你好", bertscore_model="bert", bertscore_layers=2, mcq_style="official",
+                                  mcq_shots=0, mcq_chat=True)
     assert options.checkpoint_specs() == ["a=x", "b=y"] and options.budget["norm"] == 7
     unset = {f.name for f in fields(EvalOptions) if f.init} - {"checkpoints"}
     assert all(getattr(options, name) != getattr(EvalOptions(), name) for name in unset)  # no flag went missing
