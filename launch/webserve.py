@@ -145,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from .webchat import TEXTS, ChatSession, create_chat_page, load_chat_model
 
-        config = yaml.safe_load(Path(argv[1]).read_text(encoding="utf-8"))
+        try:
+            config = yaml.safe_load(Path(argv[1]).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            print(f"error: cannot read the chat config {argv[1]}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(config, dict):
+            print(f"error: {argv[1]} is not a mapping of LLaMA-Factory arguments.", file=sys.stderr)
+            return 2
         session = ChatSession(load_chat_model(config), limits)
         app, message = create_chat_page(session, config, lang), TEXTS[lang]["login"] if auth else None
         print(f"Web chat ({lang}){login}: {limits.max_input_chars:,} characters of messages, up to "
