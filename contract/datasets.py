@@ -44,7 +44,8 @@ DATASETS = {
 # doctor's answer, so each dialog record becomes plain domain text, question then answer.
 PT_DIALOG, PT_TEXT = "med_pt", "med_text"  # med_text: the --text corpus
 PRETRAIN = {PT_DIALOG: split("dialog", TRAIN), PT_TEXT: split(TEXT, TRAIN)}
-WITH_HISTORY = {"med_qa", "med_qa_test"}  # multi-turn records (seed 000): earlier (question, answer) pairs
+# multi-turn records (seed 000's qa; ShareGPT conversations in the general mix): earlier (question, answer) pairs
+WITH_HISTORY = {"med_qa", "med_qa_test", "med_general"}
 OURS = set(DATASETS.values()) | set(PRETRAIN)  # the entries data_prep owns in a dataset_info.json
 
 # Seed 004's classifier files, beside triage_{train,test}.jsonl: `{text, label: [...]}` and {label: index}.

@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--text", type=Path, help=f"a .csv/.jsonl corpus for continued pre-training ({PT_TEXT})")
     src.add_argument("--text-column", default="text", help="its text column (default text)")
     src.add_argument("--only", help=f"comma-separated subset of {','.join((*ALL, *MCQ))} (each then required)")
-    src.add_argument("--general", type=Path, help=f"general-domain alpaca .json/.jsonl to mix in ({split(GENERAL, TRAIN)})")
+    src.add_argument("--general", type=Path, action="append",
+                     help=f"general-domain data to mix in ({split(GENERAL, TRAIN)}): alpaca or ShareGPT .json/.jsonl, "
+                     "firefly .jsonl; repeat for a pool of several files")
     src.add_argument("--general-ratio", type=float, default=1.0,
                      help="general records per domain train record (default 1.0, the seed's 1:1)")
     mcq = ap.add_argument_group(

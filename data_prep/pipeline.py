@@ -113,8 +113,15 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
         splits[split(TEXT, TRAIN)] = (recs, tally)
     if args.general is not None:
         domain = sum(len(splits[s][0]) for s in (split(t, TRAIN) for t in DOMAIN) if s in splits)
-        recs, tally = general.prepare(args.general, args.general_ratio, domain, args.seed)
-        info["general"] = {"path": shown(args.general), "ratio": args.general_ratio, "domain_train": domain}
+        paths = args.general if isinstance(args.general, list) else [args.general]  # --general may repeat
+        recs, tally, shapes = general.prepare(paths, args.general_ratio, domain, args.seed)
+        info["general"] = {"path": [shown(p) for p in paths], "ratio": args.general_ratio, "domain_train": domain,
+                           "shapes": shapes}
+        wanted = max(1, round(args.general_ratio * domain))
+        if len(recs) < wanted:  # the mix trained is then not the ratio asked for: say it (launch records the counts)
+            notes.append(f"general: the pool holds {len(recs)} usable records, fewer than the {wanted} that "
+                         f"--general-ratio {args.general_ratio:g} asks for ({domain} domain train records); "
+                         f"all {len(recs)} are used")
         splits[split(GENERAL, TRAIN)] = (recs, tally)
     mcq_splits = prepare_mcq(mcq_requests, info, notes)
     if not splits and not mcq_splits:
