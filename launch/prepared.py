@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from contract import dataset_info, manifest, sftset
+from contract import dataset_info, manifest, mix, sftset
 from contract.dataset_info import DatasetInfoError
+from contract.datasets import DATASETS
 from contract.paths import DATASET_INFO, MANIFEST, REPO_ROOT
 
 from .errors import LaunchError
@@ -59,3 +60,38 @@ def manifest_cutoff(config: dict[str, Any]) -> tuple[int, Path, str] | None:
                           f"(1 to {bound}, the model's max_position_embeddings): rerun `make data`, or pass "
                           "cutoff_len=N.")
     return value, folder / MANIFEST, tokenizer
+
+
+def mix_counts(config: dict[str, Any]) -> tuple[int, int, float | None] | None:
+    """(general records, domain records, data_prep's --general-ratio or None) a train config reads, counted from
+    the manifest beside its data (contract.mix says what a ratio means). None when the config names no domain or
+    general dataset, or the data has no readable manifest."""
+    names = registered_datasets({"dataset": config.get("dataset")})
+    general = [n for n in names if n == mix.GENERAL_DATASET]
+    domain = [n for n in names if n in mix.DOMAIN_DATASETS]
+    if not general and not domain:
+        return None
+    folder = dataset_info.data_folder(dataset_dir(config) / DATASET_INFO, names)
+    data, _ = manifest.read(folder) if folder is not None else (None, None)
+    if data is None:
+        return None
+    split_of = {name: split for split, name in DATASETS.items()}
+    written = {n: (data["datasets"].get(split_of[n]) or {}).get("written", 0) for n in (*general, *domain)}
+    ratio = (data.get("sources", {}).get("general") or {}).get("ratio") if general else None
+    return (sum(written[n] for n in general), sum(written[n] for n in domain),
+            ratio if isinstance(ratio, (int, float)) else None)
+
+
+def mix_note(config: dict[str, Any]) -> str | None:
+    """The general:domain mix a train config reads, for the run's launch_config.yaml: a single run and a sweep's
+    run of the same ratio say the same."""
+    counts = mix_counts(config)
+    if counts is None:
+        return None
+    general, domain, ratio = counts
+    note = f"mix {mix.describe(general, domain)}" + (f"; data_prep --general-ratio {ratio:g}" if ratio else "")
+    strategy = config.get("mix_strategy") or "concat"
+    if strategy != "concat":  # LLaMA-Factory then samples by interleave_probs: the counts are not what is trained
+        note += (f"; warning: mix_strategy {strategy} (interleave_probs {config.get('interleave_probs')}) samples "
+                 "the datasets instead, so the run trains on another mix than these records")
+    return note

@@ -12,7 +12,7 @@ from typing import Any
 
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL, TINY_MODEL, TINY_MODEL_NAME
 
-from .prepared import manifest_cutoff
+from .prepared import manifest_cutoff, mix_note
 from .profiles import TINY, apply_profile, cap_tiny_cutoff
 from .recipes import OWN_CUTOFF_PREFIXES, load_recipe
 from .repo_paths import absolutize_paths
@@ -64,4 +64,6 @@ def resolve_config(
     own_cutoff = recipe.name.startswith(OWN_CUTOFF_PREFIXES)
     if command in ("train", "predict") and "cutoff_len" not in overrides and not own_cutoff:
         notes += _cutoff(config, profile)
+    if command == "train" and config.get("stage", "sft") == "sft" and (note := mix_note(config)):
+        notes.append(note)  # the general:domain mix it trains on, in launch_config.yaml (issue 19)
     return config, notes
