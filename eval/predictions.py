@@ -57,6 +57,42 @@ def _room(done: dict[int, dict], total: int) -> int:
     return int(mean * (2 * total - len(done)))
 
 
+def cached_rows(path: Path, key: str, hashes: list[str], compute: Callable[[list[int]], list[dict]],
+                batch_size: int, order: Callable[[int], object] | None = None, desc: str = "generate",
+                unit: str = "sample", what: str = "the predictions cache") -> list[dict]:
+    """A row for every input (identified by its hash), computing only those not already in `path` under `key`.
+    `compute(indices)` returns the rows' payloads for a batch; each finished batch is appended and synced at once.
+    `order`: the sort key of what is left (e.g. longest prompts first). `compute` is not called when everything is
+    cached (so a fully cached checkpoint is never loaded)."""
+    done, dropped = load_cached(path, key, hashes)
+    if dropped:
+        logger.warning("%s: ignoring %d cached line(s) from other settings, prompts or a torn write", path, dropped)
+        write_jsonl(path, [done[i] for i in sorted(done)])
+    todo = sorted((i for i in range(len(hashes)) if i not in done), key=order)
+    if todo:
+        # a full disk: the rows so far stay (the next run resumes); the room is about the rows still to come
+        # plus the final in-order rewrite, at the mean size of those written
+        def room():
+            return explained(what, path.parent, lambda: _room(done, len(hashes)),
+                             "what was made so far is kept and the next run resumes from it")
+
+        with room():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with room(), path.open("a", encoding="utf-8") as handle, tqdm(total=len(hashes), initial=len(done),
+                                                                     desc=desc, unit=unit) as bar:
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                for i, payload in zip(chunk, compute(chunk), strict=True):
+                    done[i] = {"index": i, "prompt_sha": hashes[i], "key": key, **payload}
+                    handle.write(json.dumps(done[i], ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+                bar.update(len(chunk))
+    rows = [done[i] for i in range(len(hashes))]
+    write_jsonl(path, rows)
+    return rows
+
+
 def generate_cached(
     path: Path,
     key: str,
@@ -71,37 +107,13 @@ def generate_cached(
     """Prediction rows for every prompt, generating only those not already cached under `key`.
     `get_generator` is called only when something is left to generate (so a fully cached
     checkpoint is never loaded)."""
-    hashes = [prompt_hash(ids) for ids in prompts]
-    done, dropped = load_cached(path, key, hashes)
-    if dropped:
-        logger.warning("%s: ignoring %d cached line(s) from other settings, prompts or a torn write", path, dropped)
-        write_jsonl(path, [done[i] for i in sorted(done)])
-    todo = [i for i in range(len(prompts)) if i not in done]
-    if todo:
-        generator = get_generator()
-        # Longest prompts first: similar lengths share a batch (little padding) and memory peaks early.
-        todo.sort(key=lambda i: (-len(prompts[i]), i))
-        # a full disk: the rows so far stay (the next run resumes); the room is about the rows still to come
-        # plus the final in-order rewrite, at the mean size of those written
-        def room():
-            return explained("the predictions cache", path.parent, lambda: _room(done, len(prompts)),
-                             "the predictions made so far are kept and the next run resumes from them")
 
-        with room():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with room(), path.open("a", encoding="utf-8") as handle, tqdm(total=len(prompts), initial=len(done),
-                                                                     desc=desc, unit="sample") as bar:
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start:start + batch_size]
-                outputs = generator.generate([prompts[i] for i in chunk], max_new_tokens)
-                for i, out in zip(chunk, outputs, strict=True):
-                    done[i] = {"index": i, "prompt_sha": hashes[i], "key": key, "prompt": decode_prompt(prompts[i]),
-                               "predict": out.text, "label": labels[i], "finish_reason": out.finish_reason,
-                               "new_tokens": out.new_tokens}
-                    handle.write(json.dumps(done[i], ensure_ascii=False) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-                bar.update(len(chunk))
-    rows = [done[i] for i in range(len(prompts))]
-    write_jsonl(path, rows)
-    return rows
+    def generate(chunk: list[int]) -> list[dict]:
+        outputs = get_generator().generate([prompts[i] for i in chunk], max_new_tokens)
+        return [{"prompt": decode_prompt(prompts[i]), "predict": out.text, "label": labels[i],
+                 "finish_reason": out.finish_reason, "new_tokens": out.new_tokens}
+                for i, out in zip(chunk, outputs, strict=True)]
+
+    # Longest prompts first: similar lengths share a batch (little padding) and memory peaks early.
+    return cached_rows(path, key, [prompt_hash(ids) for ids in prompts], generate, batch_size,
+                       order=lambda i: (-len(prompts[i]), i), desc=desc)

@@ -6,24 +6,15 @@ each batch finishes, keyed by the model fingerprint and the scoring settings; a 
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from contract.files import write_jsonl
-
-from ..predictions import cache_key, load_cached
+from ..predictions import cache_key, cached_rows
 from .extract import extract
 from .items import shots_for
 from .loglik import LoglikScorer
 from .prompts import Request, request
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,27 +70,9 @@ class Models:
 def score_rows(items: list[dict], reqs: list[Request], cache: Path, key: str, models: Models, settings: McqSettings,
                max_new_tokens: int, desc: str) -> list[dict]:
     """Scored rows for every item, computing only those not in the cache under `key`."""
-    hashes = [_hash(r) for r in reqs]
-    done, dropped = load_cached(cache, key, hashes)
-    if dropped:
-        logger.warning("%s: ignoring %d cached line(s) from other settings, prompts or a torn write", cache, dropped)
-        write_jsonl(cache, [done[i] for i in sorted(done)])
-    todo = [i for i in range(len(items)) if i not in done]
-    if todo:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        step = models.batch_size
-        with cache.open("a", encoding="utf-8") as handle, tqdm(total=len(items), initial=len(done), desc=desc,
-                                                               unit="item") as bar:
-            for start in range(0, len(todo), step):
-                chunk = todo[start:start + step]
-                for i, result in zip(chunk, _compute([reqs[i] for i in chunk], models, settings, max_new_tokens), strict=True):
-                    done[i] = {"index": i, "prompt_sha": hashes[i], "key": key, **result}
-                    handle.write(json.dumps(done[i], ensure_ascii=False) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-                bar.update(len(chunk))
-    rows = [done[i] for i in range(len(items))]
-    write_jsonl(cache, rows)
+    rows = cached_rows(cache, key, [_hash(r) for r in reqs],
+                       lambda chunk: _compute([reqs[i] for i in chunk], models, settings, max_new_tokens),
+                       models.batch_size, desc=desc, unit="item", what="the multiple-choice cache")
     return [_scored(item, i, rows[i]) for i, item in enumerate(items)]
 
 
