@@ -32,7 +32,7 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite) $(if $(filter 1 true yes,$(RESTART)),--restart)
 
 .PHONY: help setup deepspeed tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
-        train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo test lint bench clean
+        train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo tiny-general mix-sweep test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_][a-zA-Z0-9_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
@@ -113,7 +113,18 @@ $(TINY_VLLM_MODEL)/config.json: launch/tiny/qwen2.py launch/tiny/corpus_zh.txt |
 demo: $(SETUP_STAMP) tiny-model tiny-gpt2 ## the whole job on the bundled samples, CPU, offline: data, train (LoRA, QLoRA, GPT-2 from scratch, BERT triage), export, eval, report
 	$(PY) scripts/demo.py $(ARGS)
 
-test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 ## run the test suite (offline, CPU)
+# The mixing sweep (issue 19): METHOD once per general:domain ratio on the same data, each evaluated, one report
+# (reports/mix_sweep/). PROFILE=tiny is the demo: the tiny base pre-trained on the synthetic general corpus.
+TINY_GENERAL := models/tiny-qwen2-general
+RATIOS ?=
+tiny-general: $(TINY_GENERAL)/config.json ## the tiny Qwen2 pre-trained ~1 min on the synthetic general corpus (mix-sweep's demo base)
+$(TINY_GENERAL)/config.json: launch/tiny/general_base.py data_prep/synthetic/general.py | $(TINY_MODEL)/config.json
+	$(PY) scripts/build_general_base.py --base $(TINY_MODEL) --out $(TINY_GENERAL)
+
+mix-sweep: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-general) ## train METHOD per general:domain ratio (RATIOS=1:0,1:1,0:1), eval each, one report with the trade-off chart (PROFILE=tiny: the demo)
+	$(PY) scripts/mix_sweep.py --method $(METHOD) $(if $(RATIOS),--ratios $(RATIOS)) $(if $(filter tiny,$(PROFILE)),--demo) $(ARGS)
+
+test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 tiny-general ## run the test suite (offline, CPU)
 	$(PY) -m pytest $(ARGS)
 
 lint: $(SETUP_STAMP) ## ruff

@@ -10,6 +10,8 @@ LOCAL_BASE_MODEL = MODELS_DIR / BASE_MODEL_NAME  # written by `make model`
 
 TINY_MODEL_NAME = "tiny-qwen2"
 TINY_MODEL = MODELS_DIR / TINY_MODEL_NAME  # `make tiny-model` (scripts/build_tiny_model.py)
+# `make tiny-general`: the tiny model pre-trained on the synthetic general corpus (the mixing sweep's demo base)
+TINY_GENERAL = MODELS_DIR / f"{TINY_MODEL_NAME}-general"
 # `make tiny-vllm-model`: the same builder at hidden 128, so head_dim 32, which vLLM's CPU attention accepts (16 not)
 TINY_VLLM_MODEL = MODELS_DIR / f"{TINY_MODEL_NAME}-hd32"
 TINY_VLLM_HIDDEN = 128
