@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from .checkpoints import Checkpoint
 from .hf_generator import TransformersGenerator
-from .loading import load_model, pick_device, pick_dtype
+from .loading import load_model
 from .options import BACKENDS
 from .vllm_generator import VllmGenerator, missing_env_message, vllm_python
 
-# pick_device, pick_dtype and load_model live in loading.py; named here too for the callers that import them
-# from this module.
-__all__ = ["load_model", "make_generator", "pick_device", "pick_dtype", "resolve_backend"]
+__all__ = ["make_generator", "resolve_backend"]
 
 
 def resolve_backend(backend: str, device: str = "cpu") -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from contract.datasets import TRIAGE_LABEL2IDX
 
-from .backends import load_model, pick_device, pick_dtype
+from .loading import load_model, pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import Checkpoint, CheckpointError, collect, no_checkpoints
 from .inputs import InputError, load_predictions, load_test_set
