@@ -11,10 +11,10 @@ from pathlib import Path
 
 from contract.datasets import TRIAGE_LABEL2IDX
 
-from .loading import load_model, pick_device, pick_dtype
 from .bertscore import BertScore
 from .checkpoints import Checkpoint, CheckpointError, collect, no_checkpoints
 from .inputs import InputError, load_predictions, load_test_set
+from .loading import load_model, pick_device, pick_dtype
 from .mcq.items import load_items
 from .mcq.run import McqSettings, Models, requests_for, score_rows
 from .mcq.score import benchmark_metrics
