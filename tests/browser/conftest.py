@@ -46,6 +46,7 @@ def browser(chromium, tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium[0]
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for page_errors()
     for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(chromium[1]), options=options)
@@ -90,6 +91,17 @@ def error_badges(driver) -> list[str]:
     badges = [e.text for e in driver.find_elements("xpath", "//*[normalize-space(text())='Error' or "
                                                            "normalize-space(text())='错误']") if e.is_displayed()]
     return toasts + badges
+
+
+def page_errors(driver, allowed: tuple[str, ...] = ()) -> list[str]:
+    """The console's errors since the last call, less those expected offline: requests to hosts beyond loopback
+    (gradio's CDN fonts and iframe-resizer script) and gradio's manifest.json 404; `allowed`: more expected
+    substrings."""
+    expected = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED",
+                "Unable to preload CSS for https://", "/manifest.json", *allowed)
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    offline = [m for m in errors if any(e in m for e in expected[:3]) and "127.0.0.1" not in m.split(" - ")[0]]
+    return [m for m in errors if m not in offline and not any(e in m for e in expected[3:])]
 
 
 def settled(driver) -> bool:
