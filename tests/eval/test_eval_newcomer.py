@@ -66,14 +66,16 @@ def checkout(tmp_path, prepared_data) -> Path:
     return root
 
 
-def test_a_copied_checkout_runs_its_own_packages(checkout):
+def test_a_copied_checkout_runs_its_own_packages(tmp_path):
     """What makes the copy a checkout of its own: run from its folder, Python imports its packages, whose
     paths (models/ included) are the copy's, not this repo's."""
-    code = "import contract.paths, eval; print(contract.paths.MODELS_DIR); print(eval.__file__)"
+    code = "import importlib.util, contract.paths; print(contract.paths.MODELS_DIR); print(importlib.util.find_spec('eval').origin)"
+    checkout = copy_checkout(tmp_path / "checkout")
     out = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [str(checkout / "models"), str(checkout / "eval" / "__init__.py")]
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 def test_make_eval_before_make_model_says_what_to_run(checkout):
     start = time.monotonic()
     result = make_eval(checkout, user_env(checkout))
@@ -89,6 +91,7 @@ def test_make_eval_before_make_model_says_what_to_run(checkout):
     assert not (checkout / "reports").exists()
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 def test_offline_make_eval_does_not_ask_the_hub(checkout):
     run = checkout / "saves" / "Qwen2.5-0.5B-Instruct" / "lora" / "sft"  # a checkpoint, so only the base is missing
     run.mkdir(parents=True)
@@ -115,6 +118,7 @@ def test_hub_id_offline_fails_at_once(tmp_path, capsys, prepared_data):
     assert "Retry" not in err and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 def test_unreachable_hub_id_is_one_sentence_without_retries(tmp_path, prepared_data):
     cmd = [sys.executable, "-m", "eval", "run", "--checkpoint", "hub=nobody/no-such-model", "--tasks", "norm",
            "--data-dir", str(prepared_data / "data" / "sft"), "--out", str(tmp_path / "r")]
@@ -173,6 +177,7 @@ def test_make_eval_leaves_out_default_tasks_without_a_test_file(dialog_only):
     assert verbose.returncode == 0 and "[transformers] loading configuration file" in verbose.stderr
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 def test_make_eval_asked_for_a_task_without_its_file_is_an_error(dialog_only):
     result = make_eval(dialog_only, user_env(dialog_only), "PROFILE=tiny", "ARGS=--tasks dialog,triage")
     err = result.stderr
@@ -233,6 +238,7 @@ def test_a_task_no_checkpoint_scored_on_is_explained(tmp_path):
     assert {ax.get_title(): [t.get_text() for t in ax.texts] for ax in chart_figure(scored).axes}["norm"] == []
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 @pytest.mark.parametrize("verbose", [False, True])
 @pytest.mark.parametrize("ci", [False, True])
 def test_each_log_line_once_and_third_party_info_only_when_verbose(tmp_path, verbose, ci):
@@ -260,6 +266,7 @@ def test_each_log_line_once_and_third_party_info_only_when_verbose(tmp_path, ver
     assert err.count("third-party info") == (1 if verbose else 0)
 
 
+@pytest.mark.slow  # `make eval` / `python -m eval` in a child process: left out of make test-fast
 def test_unreachable_bertscore_model_is_a_skip_without_retries(tmp_path, prepared_data):
     test_file = prepared_data / "data" / "sft" / "mrg_test.jsonl"
     records = [json.loads(line) for line in test_file.read_text(encoding="utf-8").splitlines()[:2]]

@@ -29,6 +29,7 @@ def finished_run(folder: Path) -> str:
     return config
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_bad_override_is_one_sentence_and_the_finished_run_is_untouched(tmp_path):
     out = tmp_path / "lora"
     config = finished_run(out)
@@ -39,6 +40,7 @@ def test_bad_override_is_one_sentence_and_the_finished_run_is_untouched(tmp_path
     assert (out / "launch_config.yaml").read_text() == config
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_typo_gets_a_close_match_also_in_dry_run():
     result = subprocess.run(launch_cmd("train", "lora", "--profile", "tiny", "learnin_rate=2e-4", "--dry-run"),
                             cwd=REPO_ROOT, env=base_environ(), capture_output=True, text=True, timeout=300)
@@ -68,6 +70,7 @@ def test_good_overrides_pass():
                                        "lr_scheduler_type=cosine", "finetuning_type=lora", "deepspeed=null"]) == []
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_a_finished_run_is_refused_unless_overwrite_is_asked(tmp_path):
     out = tmp_path / "lora"
     config = finished_run(out)
@@ -141,6 +144,7 @@ def test_tiny_chat_says_what_to_expect():
     assert "the tiny model has about 222k parameters and started from random weights" in result.stdout
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_a_run_is_quiet_by_default_and_verbose_on_request(data_dir, tmp_path):
     from launch.plan import quiet_env
 

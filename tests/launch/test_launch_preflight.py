@@ -87,6 +87,7 @@ def test_cuda_required_unless_tiny(monkeypatch):
     assert preflight.check_cuda(plan_for(profile="tiny")) == []
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_cli_refuses_to_start_and_runs_nothing(tmp_path):
     if preflight._cuda_available():
         pytest.skip("this machine has a GPU: the CUDA check passes")
@@ -126,6 +127,7 @@ def test_datasets_missing_say_make_data(tmp_path, data_dir):
     ('["med_dialog"]', "dataset_info.json: top level: expected a JSON object; found list"),
     (b"\xff\xfe{}", "dataset_info.json: byte 0: expected UTF-8 JSON"),
 ])
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_a_broken_dataset_info_is_one_sentence_naming_it(tmp_path, content, said):
     """As the user meets it: the launcher reads the registration for cutoff_len before preflight runs."""
     info = tmp_path / "dataset_info.json"
@@ -212,6 +214,7 @@ def copied_data(data_dir, tmp_path):
     return dst
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_manifest_cutoff_beyond_the_model_is_refused_with_a_sentence(data_dir, tmp_path):
     from launch.errors import LaunchError
 

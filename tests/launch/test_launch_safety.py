@@ -83,6 +83,7 @@ def test_check_access(host, share, needs_login):
         check_access("webui", host, None, share)
 
 
+@pytest.mark.slow  # a make target / LLaMA-Factory in a child process: left out of make test-fast
 def test_webserve_itself_refuses_an_open_server():
     """The wrapper applies the rule too, for anyone who runs it directly (LLaMA-Factory's default host: 0.0.0.0)."""
     env = {k: v for k, v in base_environ().items() if k not in ("GRADIO_SERVER_NAME", "WEBUI_AUTH")}
