@@ -97,11 +97,12 @@ def page_errors(driver, allowed: tuple[str, ...] = ()) -> list[str]:
     """The console's errors since the last call, less those expected offline: requests to hosts beyond loopback
     (gradio's CDN fonts and iframe-resizer script) and gradio's manifest.json 404; `allowed`: more expected
     substrings."""
-    expected = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED",
-                "Unable to preload CSS for https://", "/manifest.json", *allowed)
+    network = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED")
+    known = ("Unable to preload CSS for https://", "/manifest.json", *allowed)
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-    offline = [m for m in errors if any(e in m for e in expected[:3]) and "127.0.0.1" not in m.split(" - ")[0]]
-    return [m for m in errors if m not in offline and not any(e in m for e in expected[3:])]
+    # "<url> - <what failed>": a network failure is expected only for a url beyond loopback
+    offline = [m for m in errors if any(n in m for n in network) and "127.0.0.1" not in m.split(" - ")[0]]
+    return [m for m in errors if m not in offline and not any(k in m for k in known)]
 
 
 def settled(driver) -> bool:
