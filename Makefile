@@ -32,7 +32,7 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE))
 LAUNCH := $(PY) -m launch $(if $(filter 1 true yes,$(OVERWRITE)),--overwrite) $(if $(filter 1 true yes,$(RESTART)),--restart)
 
 .PHONY: help setup deepspeed tiny-model tiny-gpt2 data model train-full train-lora train-qlora train-freeze train-dora train-pt \
-        train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo tiny-general mix-sweep test lint bench clean
+        train-triage-bert train-gpt2-scratch train-gpt2-pt export predict chat api webchat webui eval demo tiny-general mix-sweep test test-fast lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_][a-zA-Z0-9_ -]*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-26s %s\n", $$1, $$2}'
@@ -126,6 +126,10 @@ mix-sweep: $(SETUP_STAMP) $(if $(filter tiny,$(PROFILE)),tiny-general) ## train 
 
 test: $(SETUP_STAMP) $(DEEPSPEED_STAMP) tiny-model tiny-gpt2 tiny-general ## run the test suite (offline, CPU)
 	$(PY) -m pytest $(ARGS)
+
+# The edit loop: no DeepSpeed build and no test marked slow (training, serving, make/LLaMA-Factory/eval children).
+test-fast: $(SETUP_STAMP) tiny-model tiny-gpt2 ## the tests not marked slow, without building DeepSpeed (the edit loop; CI runs make test)
+	$(PY) -m pytest -m "not slow" $(ARGS)
 
 lint: $(SETUP_STAMP) ## ruff
 	$(VENV)/bin/ruff check .
