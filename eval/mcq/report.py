@@ -50,7 +50,11 @@ def cost_markdown(summary: dict) -> str:
     lines = ["## What fine-tuning cost", "",
              "| checkpoint | medical-exam accuracy | general accuracy | retention | domain gain |",
              "|---|---:|---:|---:|---:|"]
+    tasks = _mcq_tasks(summary)
+    unscored = [n for n, info in summary["checkpoints"].items() if not any(t in info["tasks"] for t in tasks)]
     for name, row in rows.items():
+        if name in unscored:
+            continue
         is_base = name == summary["base"]
         lines.append(f"| {name} | {_num(row.get('medical'), base.get('medical'), not is_base)} | "
                      f"{_num(row.get('general'), base.get('general'), not is_base)} | {_num(row.get('retention'))} | "
@@ -59,7 +63,9 @@ def cost_markdown(summary: dict) -> str:
               "exam and medicine subjects; general: the retention check). Retention: general accuracy as a "
               f"percentage of `{summary['base']}`'s (100 = nothing forgotten). Domain gain: the mean change vs the base "
               f"of {primaries or 'the generative tasks'} (points). Scoring: "
-              f"{summary['settings'].get('multiple_choice', '')}; a random guess scores 25 on 4 options, 20 on 5.", ""]
+              f"{summary['settings'].get('multiple_choice', '')}; a random guess scores 25 on 4 options, 20 on 5."
+              + (f" Not scored on the benchmarks: {', '.join(unscored)} (see their 'scored on' column)." if unscored
+                 else ""), ""]
     return "\n".join(lines) + "\n" + subject_tables(summary)
 
 

@@ -50,6 +50,13 @@ def test_report_has_the_section_and_the_chart_a_tradeoff_panel():
     assert [tuple(c.get_offsets()[0]) for c in points] == [(0.0, 0.0), (30.0, -20.0)]
 
 
+def test_a_checkpoint_not_scored_on_the_benchmarks_is_named_not_tabled():
+    summary = _summary()
+    summary["checkpoints"]["bert"] = {"path": "c", "tasks": {"norm": {"micro_f1": 90.0, "n": 5}}}
+    text = cost_markdown(summary)
+    assert "| bert |" not in text and "Not scored on the benchmarks: bert" in text
+
+
 def test_no_multiple_choice_no_section():
     summary = _summary()
     summary["tasks"] = ["norm"]
