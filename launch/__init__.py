@@ -17,6 +17,9 @@ One job per module (shared facts - paths, model names, file names, env flags, th
     prepared     the datasets a config names, and the cutoff_len their manifest recommends
     repo_paths   repo-relative recipe paths made absolute
     preflight    checks that fail early (memory: the GPU memory estimate)
+    checkpoints  which checkpoint-N folders are complete (resumable)
+    resume       rerunning a train command resumes from the last complete checkpoint; --restart; the lock
+    supervise    a train run as a child (guard.py: its whole process tree, killed on Ctrl-C or launcher death)
     distributed  torchrun and its environment
     download     make model
     tiny         make tiny-model / make tiny-gpt2: the offline stand-ins for the real models
