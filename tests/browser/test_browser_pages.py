@@ -8,6 +8,7 @@ reports/browser/ (docs/img/ holds copies for docs/serving.md)."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -17,7 +18,7 @@ import launch
 from contract.models import BASE_MODEL_ID, BASE_MODEL_NAME, TINY_MODEL, TINY_MODEL_NAME
 from launch.plan import seed_webui_config
 from tests.browser.conftest import error_badges, page_errors, screenshot, settled, visible_texts, wait_for
-from tests.launch.conftest import Server, base_environ, free_port, group_alive, http, port_closed
+from tests.launch.conftest import Server, base_environ, group_alive, http, port_closed
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,16 @@ def workdir(tmp_path_factory, prepared_data):
     (work / "models").mkdir()
     (work / "models" / TINY_MODEL_NAME).symlink_to(TINY_MODEL)  # the repo's layout: saves/ beside models/
     return work
+
+
+@pytest.fixture(scope="module")
+def ports() -> tuple[int, int]:
+    """Two distinct free loopback ports, for the web UI and the web chat: both servers start at once, and two
+    separate free_port() calls can return the same port while neither server has bound it yet."""
+    with socket.socket() as first, socket.socket() as second:
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        return first.getsockname()[1], second.getsockname()[1]
 
 
 class PageServer(Server):
@@ -80,9 +91,9 @@ def read_webui(driver, model_name: str, model_path: str, run: str) -> list[str]:
     return runs
 
 
-def test_webui_lists_the_runs_of_the_preselected_model(webchat_server, browser, workdir, tmp_path):
+def test_webui_lists_the_runs_of_the_preselected_model(webchat_server, browser, workdir, ports, tmp_path):
     # webchat_server: the chat page boots in the background meanwhile (both spend their start importing)
-    port = free_port()
+    port = ports[0]
     plan = launch.build("webui", profile="tiny", environ=base_environ(PORT=str(port), BROWSER="true"))
     plan.cwd = workdir  # LLaMA-Factory's web UI reads ./saves and ./llamaboard_cache
     seed_webui_config(plan)
@@ -110,10 +121,10 @@ def test_webui_lists_the_runs_of_the_preselected_model(webchat_server, browser, 
 
 
 @pytest.fixture(scope="module")
-def webchat_server(workdir, tmp_path_factory):
+def webchat_server(workdir, ports, tmp_path_factory):
     """`make webchat ARGS=lora PROFILE=tiny` over the tiny run, with a login and small request bounds (started,
     not yet waited for)."""
-    port = free_port()
+    port = ports[1]
     env = base_environ(PORT=str(port), WEBUI_AUTH=":".join(LOGIN), BROWSER="true",
                        SERVE_MAX_INPUT_CHARS=str(MAX_CHARS), SERVE_MAX_NEW_TOKENS=str(MAX_NEW_TOKENS))
     adapter = workdir / "saves" / TINY_MODEL_NAME / "lora" / "sft"
