@@ -24,7 +24,8 @@ One job per module (shared facts - paths, model names, file names, env flags, th
     download     make model
     tiny         make tiny-model / make tiny-gpt2: the offline stand-ins for the real models
     triage_bert  make train-triage-bert: the BERT classifier LLaMA-Factory cannot train
-    webserve     web UI / web chat with a login
+    webserve     web UI / web chat with a login; our model names in LLaMA-Factory's registry; WEBUI_LANG
+    webchat      our web chat page (LLaMA-Factory's demo stays unlabelled with gradio 5.50) under the API's bounds
     apiserve     the OpenAI-style API behind request limits (contract.serving)
     masking      secrets hidden in what is printed; private_dir: the per-user folder for chat configs
 """
