@@ -45,7 +45,8 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def _dead(pid: int) -> bool:
+def dead(pid: int) -> bool:
+    """Gone, or a zombie (which runs and writes nothing)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
             return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie writes nothing
@@ -65,7 +66,7 @@ def kill_tree(root: int, wait_s: float = 10.0) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and not all(_dead(pid) for pid in killed):
+    while time.monotonic() < deadline and not all(dead(pid) for pid in killed):
         time.sleep(0.05)
 
 
