@@ -25,7 +25,7 @@ import random
 from pathlib import Path
 
 from ..discover import SAMPLES_DIR
-from . import dialog, mcq, mrg, norm, qa
+from . import dialog, general, mcq, mrg, norm, qa
 
 SEED = 20240601  # dialog, norm and mrg draw from SEED, SEED + 1, SEED + 2; qa has its own
 
@@ -40,4 +40,5 @@ def write_all(out: Path = SAMPLES_DIR) -> Path:
     mrg.write_mrg(out, random.Random(SEED + 2))
     qa.write(out)
     mcq.write(out)
+    general.write(out)
     return out
