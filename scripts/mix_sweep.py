@@ -17,6 +17,7 @@ eval reuses its finished predictions.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -26,10 +27,10 @@ import time
 from pathlib import Path
 
 from contract import mix
-from contract.datasets import DOMAIN, MCQ, TEST, split, split_file
+from contract.datasets import DATASETS, DOMAIN, MCQ, TEST, split, split_file
 from contract.env import OFFLINE_ENV
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL, TINY_GENERAL, TINY_MODEL
-from contract.paths import REPO_ROOT, REPORTS_DIR, SFT_DIR, repo_relative
+from contract.paths import MANIFEST, REPO_ROOT, REPORTS_DIR, SFT_DIR, repo_relative
 from contract.prepare import prepare_command
 
 GENERAL_SAMPLES = [REPO_ROOT / "data_prep" / "samples" / "general" / name
@@ -60,14 +61,22 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def trained_data_sha(folder: Path, names: list[str]) -> str:
+    """One digest of the sha256s the manifest lists for the train files a run reads."""
+    manifest = json.loads((folder / SFT_DIR / MANIFEST).read_text(encoding="utf-8"))
+    split_of = {name: s for s, name in DATASETS.items()}
+    shas = [manifest["datasets"][split_of[n]]["sha256"] for n in names]
+    return hashlib.sha256(" ".join(shas).encode()).hexdigest()[:16]
+
+
 class Sweep:
     def __init__(self, args):
         self.args = args
         self.workdir = args.workdir.resolve()
         self.report_dir = self.place(REPORTS_DIR) / "mix_sweep"
         self.logs = self.report_dir / "logs"
-        os.environ.update(OFFLINE_ENV) if args.profile == "tiny" else None
-        if args.profile == "tiny":  # 64-wide models: one thread is faster than two (scripts/demo.py measured it)
+        if args.profile == "tiny":  # offline; 64-wide models: one thread beats two (scripts/demo.py measured it)
+            os.environ.update(OFFLINE_ENV)
             os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     def place(self, path: str | Path) -> Path:
@@ -111,6 +120,7 @@ class Sweep:
         plan = launch.build("train", self.args.method, overrides, profile=self.args.profile)
         general, domain, _ = mix_counts(plan.config) or (0, 0, None)
         settings = {k: plan.config[k] for k in SETTING_KEYS if plan.config.get(k) is not None}
+        settings["data_sha256"] = trained_data_sha(folder, mix.datasets(ratio))  # same settings, other data: retrain
         run = {"ratio": mix.label(ratio), "checkpoint": name, "general_share": mix.general_share(ratio),
                "output_dir": repo_relative(output_dir) if output_dir.is_relative_to(REPO_ROOT) else str(output_dir),
                "records": {"general": general, "domain": domain}, "mix": mix.describe(general, domain),
