@@ -6,6 +6,7 @@ formats, one module per source as data_prep reads them:
     mrg     IMCS-V2-MRG train/dev JSON                                   -> mrg
     qa      the GPT-2 chatbot's train.txt                                -> qa
     mcq     CMMLU, C-Eval, CMB-Exam, CMExam, MedQA (our items)          -> the multiple-choice benchmarks
+    general alpaca / ShareGPT / firefly general-domain SFT files         -> --general (the mixing sweep)
     tables  the disease table they share, and the seeded pick
 
 Every text is generated from small templates (no real patient data). The files mimic the published formats
