@@ -29,6 +29,7 @@ from pathlib import Path
 from contract import mix
 from contract.datasets import DATASETS, DOMAIN, MCQ, TEST, split, split_file
 from contract.env import OFFLINE_ENV
+from contract.files import write_json
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL, TINY_GENERAL, TINY_MODEL
 from contract.paths import MANIFEST, REPO_ROOT, REPORTS_DIR, SFT_DIR, repo_relative
 from contract.prepare import prepare_command
@@ -106,8 +107,8 @@ class Sweep:
 
     def train(self, ratio: tuple[float, float]) -> dict:
         import launch
-        from launch.plan import write_config
         from launch.prepared import mix_counts
+        from launch.validate import validate_overrides
 
         name = mix.run_name(ratio)
         default_out = launch.build("train", self.args.method, profile=self.args.profile).output_dir
@@ -117,7 +118,9 @@ class Sweep:
                      "dataset_dir": str(folder), "output_dir": str(output_dir)}
         if self.args.base:
             overrides["model_name_or_path"] = str(self.args.base)
-        plan = launch.build("train", self.args.method, overrides, profile=self.args.profile)
+        kv = [f"{k}={v}" for k, v in overrides.items()]
+        validate_overrides("train", kv)  # a bad key or value: the launcher's sentence, before anything runs
+        plan = launch.build("train", self.args.method, kv, profile=self.args.profile)
         general, domain, _ = mix_counts(plan.config) or (0, 0, None)
         settings = {k: plan.config[k] for k in SETTING_KEYS if plan.config.get(k) is not None}
         settings["data_sha256"] = trained_data_sha(folder, mix.datasets(ratio))  # same settings, other data: retrain
@@ -132,11 +135,16 @@ class Sweep:
         print(f"==> {run['ratio']}: training {self.args.method} on {run['mix']}", flush=True)
         started = time.perf_counter()
         stamp.unlink(missing_ok=True)
-        write_config(plan)  # launch_config.yaml in the run folder, the mix in its header (launch/resolve.py)
-        self.run_logged(plan.argv, output_dir / "train.log", env=plan.env_for_child())
+        # The launcher's own command line, as `make train-<method> ARGS=...` runs it: preflight, launch_config.yaml
+        # with the mix in its header, and an interrupted run resumes; --overwrite replaces a finished run whose
+        # settings or data were other than these (no stamp to match).
+        profile = ["--profile", self.args.profile] if self.args.profile else []
+        argv = [sys.executable, "-m", "launch", "--overwrite", "train", self.args.method, *profile, *kv]
+        output_dir.mkdir(parents=True, exist_ok=True)
+        self.run_logged(argv, output_dir.parent / f"{name}.train.log")
         run["train_seconds"] = round(time.perf_counter() - started, 1)
         print(f"    {run['train_seconds']} s -> {run['output_dir']}", flush=True)
-        stamp.write_text(json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_json(stamp, run)  # atomic: a kill leaves no half stamp, so the run is redone, never half-trusted
         return {**run, "path": str(output_dir)}
 
     def evaluate(self, base: str, runs: list[dict]) -> dict:
@@ -202,10 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(path).is_file():
             print(f"mix-sweep: general pool file {path} does not exist", file=sys.stderr)
             return 2
+    import launch
+    from launch.errors import LaunchError
+
     sweep = Sweep(args)
     started = time.perf_counter()
-    runs = [sweep.train(ratio) for ratio in args.ratio_list]
-    import launch
+    try:
+        runs = [sweep.train(ratio) for ratio in args.ratio_list]
+    except LaunchError as exc:  # a recipe, override or data problem: the launcher's sentence, no traceback
+        print(f"mix-sweep: {exc}", file=sys.stderr)
+        return 2
 
     base = str(args.base) if args.base else str(launch.build("train", args.method, profile=args.profile)
                                                  .config["model_name_or_path"])
