@@ -1,10 +1,11 @@
 """Build `models/tiny-qwen2-general`: the tiny Qwen2 pre-trained for about a minute of CPU on the synthetic general
-corpus (data_prep/synthetic/general.py: exam items with their answer letters, facts as sentences), so the demo's
-mixing sweep has a base that knows something general and could forget it.
+corpus (data_prep/synthetic/general.py: exam items with their answer letters, facts as sentences), meant to give
+the demo's mixing sweep a base that knows something general and could forget it.
 
 `models/tiny-qwen2` starts from random weights and knows nothing, so it has nothing to forget; this one is the
-same architecture and tokenizer, trained causally on every token of the corpus (plain next-token loss, no chat
-template), deterministic on CPU (seeded, one thread).
+same architecture and tokenizer, trained causally (no chat template): exam items on their answer, sentences on
+every token; deterministic on CPU (seeded, one thread). Measured: it learns the corpus's text (loss 3.3 -> 0.42)
+but still answers the general exam items at chance (docs/recipes.md, the demo's sweep).
 
     python scripts/build_general_base.py [--base models/tiny-qwen2] [--out models/tiny-qwen2-general] [--steps N]
 """
