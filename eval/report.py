@@ -207,9 +207,13 @@ def chart_figure(summary: dict):
 
 def render_chart(summary: dict) -> bytes:
     """chart_figure as PNG bytes."""
+    return png_bytes(chart_figure(summary))
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
     import matplotlib.pyplot as plt
 
-    fig = chart_figure(summary)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=110)

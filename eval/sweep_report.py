@@ -6,12 +6,12 @@ against the mix's general share. Each run's settings and the commit are in the r
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from .mcq.report import cost_rows, draw_tradeoff
 from .output_set import write_output_set
+from .report import png_bytes
 from .tasks import GENERATIVE, TASKS
 
 REPORT, SWEEP_JSON, CHART = "report.md", "sweep.json", "tradeoff.png"
@@ -106,15 +106,7 @@ def sweep_figure(summary: dict, runs: list[dict]):
 
 
 def render_chart(summary: dict, runs: list[dict]) -> bytes:
-    import matplotlib.pyplot as plt
-
-    fig = sweep_figure(summary, runs)
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=110)
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(sweep_figure(summary, runs))
 
 
 def write_sweep_report(out_dir: Path, summary: dict, runs: list[dict], meta: dict) -> Path:
