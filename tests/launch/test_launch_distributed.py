@@ -9,9 +9,11 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -60,7 +62,26 @@ def make_train(method: str, env: dict[str, str], values: dict) -> subprocess.Com
     assert make, "make is not on PATH"
     cmd = [make, "-s", "-C", str(REPO_ROOT), "-o", ".venv/.medsft-setup", f"train-{method}", "PROFILE=tiny",
            f"PY={sys.executable}", f"ARGS={args_text(values)}"]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    for _ in range(TEARDOWN_RETRIES):
+        if result.returncode == 0 or not teardown_abort(result.stdout + result.stderr):
+            break
+        # Reproduced here and seen in CI: every step done, then a rank dies in torch's C++ teardown ("terminate
+        # called without an active exception", SIGABRT) and torchrun stops the others. An open issue, not these
+        # tests' subject: said as a warning and run again from scratch; only that abort is retried.
+        warnings.warn("a rank aborted after the last step; run again with RESTART=1 OVERWRITE=1:\n"
+                      + (result.stdout + result.stderr)[-1500:], stacklevel=2)
+        result = subprocess.run(cmd, env={**env, "RESTART": "1", "OVERWRITE": "1"}, capture_output=True, text=True,
+                                timeout=900)
+    return result
+
+
+TEARDOWN_RETRIES = 3
+
+
+def teardown_abort(log: str) -> bool:
+    """A rank died by SIGABRT after the launcher saw the run's last step (torch's teardown on CPU)."""
+    return "(SIGABRT)" in log and re.search(r"after step (\d+) of \1;", log) is not None
 
 
 def losses(run_dir: Path) -> list[float]:
@@ -161,8 +182,8 @@ def work(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_rank_lora(work, data_dir):
     out = work / "lora-2x2"
-    result = make_train("lora", user_env(NPROC_PER_NODE="2"),
-                        {"dataset_dir": data_dir, "output_dir": out, "per_device_train_batch_size": 2, **COMPARABLE})
+    values = {"dataset_dir": data_dir, "output_dir": out, "per_device_train_batch_size": 2, **COMPARABLE}
+    result = make_train("lora", user_env(NPROC_PER_NODE="2"), values)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return out, result.stdout + result.stderr
 
