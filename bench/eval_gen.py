@@ -134,7 +134,7 @@ def run(args, tmp: Path) -> int:
     from eval.inputs import load_test_set, user_content
     from eval.loading import pick_device, pick_dtype
     from eval.options import DEFAULT_BATCH_SIZE
-    from eval.predictions import generate_cached
+    from eval.predictions import Generation, generate_cached
     from eval.prompts import PromptRenderer
     from eval.tasks import TASKS, parse_tasks
 
@@ -180,8 +180,8 @@ def run(args, tmp: Path) -> int:
             cache = tmp / task / "predictions.jsonl"
             cache.unlink(missing_ok=True)  # time the generation, not the cache
             start = time.perf_counter()
-            rows = generate_cached(cache, "bench", prompts, [r["output"] for r in records], lambda: ours_gen,
-                                   budget, batch_size, tokenizer.decode, desc=f"ours {task}")
+            job = Generation(prompts, [r["output"] for r in records], budget, batch_size, tokenizer.decode)
+            rows = generate_cached(cache, "bench", job, lambda: ours_gen, desc=f"ours {task}")
             times["ours"].append(time.perf_counter() - start)
 
             if not args.skip_llamafactory:

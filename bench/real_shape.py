@@ -265,7 +265,7 @@ def run(args, tmp: Path) -> int:
     from eval.checkpoints import Checkpoint
     from eval.hf_generator import TransformersGenerator
     from eval.inputs import load_test_set, user_content
-    from eval.predictions import generate_cached
+    from eval.predictions import Generation, generate_cached
     from eval.prompts import PromptRenderer
     from eval.tasks import TASKS
     from eval.vllm_generator import VllmGenerator, vllm_python
@@ -317,8 +317,8 @@ def run(args, tmp: Path) -> int:
     def ours_run(tokens: int, cache: Path, generator) -> tuple[float, list[dict]]:
         cache.unlink(missing_ok=True)
         start = time.perf_counter()
-        rows = generate_cached(cache, "bench", prompts, labels, lambda: generator, tokens, args.batch,
-                               tokenizer.decode, desc="ours")
+        job = Generation(prompts, labels, tokens, args.batch, tokenizer.decode)
+        rows = generate_cached(cache, "bench", job, lambda: generator, desc="ours")
         return time.perf_counter() - start, rows
 
     o1, _ = ours_run(1, tmp / "ours1.jsonl", ours)

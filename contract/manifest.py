@@ -6,34 +6,55 @@ checks a folder against it."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from .files import sha256_file, write_json
 from .paths import MANIFEST
 
 
-def dataset_entry(path: str, read: int, written: int, skipped: dict[str, int], skip_examples: dict[str, list],
-                  sha256: str, tokens: dict[str, int], tokens_counted: int | None = None) -> dict:
-    """One split's record: `path` as registered (relative to the dataset_info.json folder), read == written
-    + sum(skipped), up to a few record ids per skip reason, token p50/p90/p99/max (`tokens_counted`: how
-    many records they were counted on, when not all)."""
-    entry = {"path": path, "read": read, "written": written, "skipped": dict(sorted(skipped.items())),
-             "skip_examples": dict(sorted(skip_examples.items())), "sha256": sha256, "tokens": tokens}
+@dataclass(frozen=True)
+class SplitCounts:
+    """What became of one split's records: read == written + sum(skipped); up to a few record ids per
+    skip reason."""
+
+    read: int
+    written: int
+    skipped: dict[str, int]
+    skip_examples: dict[str, list]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The settings a data_prep run was made with, recorded beside its counts."""
+
+    cutoff: int  # the recommended cutoff_len
+    max_positions: int | None  # the tokenizer's model's max_position_embeddings, when known
+    max_record_chars: int
+    seed: int
+    tokenizer: str
+
+
+def dataset_entry(path: str, counts: SplitCounts, sha256: str, tokens: dict[str, int],
+                  tokens_counted: int | None = None) -> dict:
+    """One split's record: `path` as registered (relative to the dataset_info.json folder), its counts,
+    token p50/p90/p99/max (`tokens_counted`: how many records they were counted on, when not all)."""
+    entry = {"path": path, "read": counts.read, "written": counts.written, "skipped": dict(sorted(counts.skipped.items())),
+             "skip_examples": dict(sorted(counts.skip_examples.items())), "sha256": sha256, "tokens": tokens}
     if tokens_counted is not None:
         entry["tokens_counted"] = tokens_counted
     return entry
 
 
-def build(datasets: dict[str, dict], cutoff: int, max_positions: int | None, max_record_chars: int, seed: int,
-          tokenizer: str, sources: dict, notes: list[str]) -> dict:
+def build(datasets: dict[str, dict], settings: RunSettings, sources: dict, notes: list[str]) -> dict:
     """The run's manifest before `seal` adds the file list (key order is part of the byte-identical output)."""
     return {
         "datasets": datasets,
-        "recommended_cutoff_len": cutoff,
-        "max_position_embeddings": max_positions,
-        "max_record_chars": max_record_chars,
-        "seed": seed,
-        "tokenizer": tokenizer,
+        "recommended_cutoff_len": settings.cutoff,
+        "max_position_embeddings": settings.max_positions,
+        "max_record_chars": settings.max_record_chars,
+        "seed": settings.seed,
+        "tokenizer": settings.tokenizer,
         "sources": sources,
         "notes": notes,
     }

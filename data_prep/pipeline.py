@@ -153,8 +153,8 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
                 notes.append(f"{name}: no records left; written empty and not registered")
             stats, counted = profiles[name]
             registered_path = Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix()
-            datasets[name] = manifests.dataset_entry(registered_path, tally.read, len(recs), tally.skipped,
-                                                     tally.examples, sha, stats,
+            counts = manifests.SplitCounts(tally.read, len(recs), tally.skipped, tally.examples)
+            datasets[name] = manifests.dataset_entry(registered_path, counts, sha, stats,
                                                      counted if counted < len(recs) else None)
             if counted < len(recs):
                 notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
@@ -163,9 +163,10 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
             if not recs:
                 notes.append(f"{name}: no items left; written empty")
             stats, counted = profiles[name]
+            counts = manifests.SplitCounts(tally.read, len(recs), tally.skipped, tally.examples)
             datasets[name] = manifests.dataset_entry(
-                Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix(), tally.read,
-                len(recs), tally.skipped, tally.examples, sha, stats, counted if counted < len(recs) else None)
+                Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix(), counts, sha,
+                stats, counted if counted < len(recs) else None)
         for name, (task, content) in extra_files.items():  # e.g. the classifier's files beside triage's splits
             path = stage.dir / name
             if isinstance(content, dict):
@@ -185,8 +186,8 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
             notes.append(f"recommended cutoff_len held at the model's max_position_embeddings {cutoff} "
                          f"(the longest records' p99 is {max(t['p99'] for t in sft_tokens)} tokens)")
         tokenizer = shown(Path(args.model)) if Path(args.model).exists() else args.model
-        manifest = manifests.build(datasets, cutoff, counter.max_positions, args.max_record_chars, args.seed,
-                                   tokenizer, info, notes)
+        settings = manifests.RunSettings(cutoff, counter.max_positions, args.max_record_chars, args.seed, tokenizer)
+        manifest = manifests.build(datasets, settings, info, notes)
         written = {name: out_dir / split_file(name) for name, d in datasets.items()
                    if d["written"] and task_of(name) not in MCQ}
         registered = {name: e["file_name"] for name, e in dataset_info.entries(written, out_dir).items()}

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -93,27 +94,31 @@ def cached_rows(path: Path, key: str, hashes: list[str], compute: Callable[[list
     return rows
 
 
-def generate_cached(
-    path: Path,
-    key: str,
-    prompts: list[list[int]],
-    labels: list[str],
-    get_generator: Callable[[], object],
-    max_new_tokens: int,
-    batch_size: int,
-    decode_prompt: Callable[[list[int]], str],
-    desc: str = "generate",
-) -> list[dict]:
-    """Prediction rows for every prompt, generating only those not already cached under `key`.
+@dataclass(frozen=True)
+class Generation:
+    """What one checkpoint generates for one task: the prompts (token ids) with their gold answers, the
+    new-token budget, the batch size, and how a prompt is shown in the predictions file."""
+
+    prompts: list[list[int]]
+    labels: list[str]
+    max_new_tokens: int
+    batch_size: int
+    decode_prompt: Callable[[list[int]], str]
+
+
+def generate_cached(path: Path, key: str, job: Generation, get_generator: Callable[[], object],
+                    desc: str = "generate") -> list[dict]:
+    """Prediction rows for every prompt of `job`, generating only those not already cached under `key`.
     `get_generator` is called only when something is left to generate (so a fully cached
     checkpoint is never loaded)."""
+    prompts = job.prompts
 
     def generate(chunk: list[int]) -> list[dict]:
-        outputs = get_generator().generate([prompts[i] for i in chunk], max_new_tokens)
-        return [{"prompt": decode_prompt(prompts[i]), "predict": out.text, "label": labels[i],
+        outputs = get_generator().generate([prompts[i] for i in chunk], job.max_new_tokens)
+        return [{"prompt": job.decode_prompt(prompts[i]), "predict": out.text, "label": job.labels[i],
                  "finish_reason": out.finish_reason, "new_tokens": out.new_tokens}
                 for i, out in zip(chunk, outputs, strict=True)]
 
     # Longest prompts first: similar lengths share a batch (little padding) and memory peaks early.
-    return cached_rows(path, key, [prompt_hash(ids) for ids in prompts], generate, batch_size,
+    return cached_rows(path, key, [prompt_hash(ids) for ids in prompts], generate, job.batch_size,
                        order=lambda i: (-len(prompts[i]), i), desc=desc)

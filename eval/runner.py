@@ -21,7 +21,7 @@ from .mcq.score import benchmark_metrics
 from .metrics import score_task
 from .options import EvalOptions
 from .output_set import write_output_set
-from .predictions import cache_key, generate_cached
+from .predictions import Generation, cache_key, generate_cached
 from .report import WORST_PER_TABLE, metrics_json, render_worst, worst_rows, write_report
 from .routes import Route, route_for
 from .scored import Sample
@@ -172,9 +172,9 @@ def evaluate(ckpt: Checkpoint, route: Route, plan: Plan, options: EvalOptions,
             key = cache_key({"model": ckpt.fingerprint(), "dtype": plan.dtype, "max_new_tokens": new_tokens,
                              "decoding": "greedy", **route.key})
             task_rel = f"{_dir_name(ckpt.name)}/{task}"
-            rows = generate_cached(
-                options.out_dir / task_rel / "predictions.jsonl", key, prompts, [r["output"] for r in records],
-                get_generator, new_tokens, slice_size, route.decode_prompt, desc=f"{ckpt.name}/{task}")
+            job = Generation(prompts, [r["output"] for r in records], new_tokens, slice_size, route.decode_prompt)
+            rows = generate_cached(options.out_dir / task_rel / "predictions.jsonl", key, job, get_generator,
+                                   desc=f"{ckpt.name}/{task}")
             samples = _samples(records, rows, task)
             scored = score_task(task, samples, plan.bertscore, plan.labels)
             scores_files[f"{task_rel}/scores.jsonl"] = _jsonl(scored.rows)

@@ -190,10 +190,10 @@ def test_seal_lists_every_file_and_sftset_checks_against_it(tmp_path):
     folder = tmp_path / "sft"
     write_jsonl(folder / "dialog_train.jsonl", [{"instruction": "问", "input": "", "output": "答"}])
     write_json(folder / datasets.TRIAGE_LABEL2IDX, {"内科": 0})
-    entry = manifest.dataset_entry("data/sft/dialog_train.jsonl", 3, 1, {"too_long": 1, "duplicate": 1},
-                                   {"too_long": ["r3"], "duplicate": ["r2"]}, "abc", {"p50": 1, "p90": 1, "p99": 1, "max": 1})
+    counts = manifest.SplitCounts(3, 1, {"too_long": 1, "duplicate": 1}, {"too_long": ["r3"], "duplicate": ["r2"]})
+    entry = manifest.dataset_entry("data/sft/dialog_train.jsonl", counts, "abc", {"p50": 1, "p90": 1, "p99": 1, "max": 1})
     assert list(entry["skipped"]) == ["duplicate", "too_long"] and "tokens_counted" not in entry
-    built = manifest.build({"dialog_train": entry}, 256, 512, 100, 42, "models/x", {}, [])
+    built = manifest.build({"dialog_train": entry}, manifest.RunSettings(256, 512, 100, 42, "models/x"), {}, [])
     sealed = manifest.seal(folder, built, {"med_dialog": "dialog_train.jsonl"})
     assert sealed["files"] == {name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
                                for name in ("dialog_train.jsonl", datasets.TRIAGE_LABEL2IDX)}

@@ -5,14 +5,15 @@ import json
 
 import pytest
 
-from eval.predictions import cache_key, generate_cached
+from eval.predictions import Generation, cache_key, generate_cached
 
 PROMPTS = [[1, 2, 3][: 1 + i % 3] + [10 + i] * (i % 4) for i in range(10)]
 LABELS = [f"gold {i}" for i in range(10)]
 
 
 def run(path, generator, key="k1", prompts=PROMPTS):
-    return generate_cached(path, key, prompts, LABELS, lambda: generator, 8, 3, lambda ids: str(ids), desc="t")
+    return generate_cached(path, key, Generation(prompts, LABELS, 8, 3, lambda ids: str(ids)), lambda: generator,
+                           desc="t")
 
 
 def lines(path):
@@ -42,7 +43,7 @@ def test_finished_cache_never_loads_the_model(tmp_path, counting_generator):
     def must_not_load():
         raise AssertionError("the model was loaded although everything is cached")
 
-    rows = generate_cached(path, "k1", PROMPTS, LABELS, must_not_load, 8, 3, str)
+    rows = generate_cached(path, "k1", Generation(PROMPTS, LABELS, 8, 3, str), must_not_load)
     assert len(rows) == 10
 
 
