@@ -147,26 +147,24 @@ def _prepare(args, sources: dict, notes: list[str], counter: TokenCounter, mcq_r
     datasets: dict[str, dict] = {}
     # size: how much room the set wants, said when the disk is full (computed only then)
     with publish.Staging(out_dir, info_paths, size=lambda: sum(jsonl_size(r) for r, _ in splits.values())) as stage:
-        for name, (recs, tally) in splits.items():
+        def stage_split(name: str, recs: list, tally) -> dict:
+            """Write one split into the staged folder; its manifest record (path as registered)."""
             sha = write_jsonl(stage.dir / split_file(name), recs)
-            if not recs:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
-                notes.append(f"{name}: no records left; written empty and not registered")
             stats, counted = profiles[name]
             registered_path = Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix()
             counts = manifests.SplitCounts(tally.read, len(recs), tally.skipped, tally.examples)
-            datasets[name] = manifests.dataset_entry(registered_path, counts, sha, stats,
-                                                     counted if counted < len(recs) else None)
-            if counted < len(recs):
+            return manifests.dataset_entry(registered_path, counts, sha, stats, counted if counted < len(recs) else None)
+
+        for name, (recs, tally) in splits.items():
+            datasets[name] = stage_split(name, recs, tally)
+            if not recs:  # LLaMA-Factory cannot load an empty dataset: leave it unregistered
+                notes.append(f"{name}: no records left; written empty and not registered")
+            if profiles[name][1] < len(recs):
                 notes.append(f"{name}: token stats from {profiles[name][1]} of {len(recs)} records (--token-sample)")
         for name, (recs, tally) in mcq_splits.items():  # multiple-choice items: in the set, never registered
-            sha = write_jsonl(stage.dir / split_file(name), recs)
+            datasets[name] = stage_split(name, recs, tally)
             if not recs:
                 notes.append(f"{name}: no items left; written empty")
-            stats, counted = profiles[name]
-            counts = manifests.SplitCounts(tally.read, len(recs), tally.skipped, tally.examples)
-            datasets[name] = manifests.dataset_entry(
-                Path(os.path.relpath(os.path.abspath(out_dir / split_file(name)), info_dir)).as_posix(), counts, sha,
-                stats, counted if counted < len(recs) else None)
         for name, (task, content) in extra_files.items():  # e.g. the classifier's files beside triage's splits
             path = stage.dir / name
             if isinstance(content, dict):

@@ -56,6 +56,14 @@ def args_text(values: dict) -> str:
     return " ".join(f"{k}={'null' if v is None else v}" for k, v in values.items())
 
 
+TEARDOWN_RETRIES = 3
+
+
+def teardown_abort(log: str) -> bool:
+    """A rank died by SIGABRT after the launcher saw the run's last step (torch's teardown on CPU)."""
+    return "(SIGABRT)" in log and re.search(r"after step (\d+) of \1;", log) is not None
+
+
 def make_train(method: str, env: dict[str, str], values: dict) -> subprocess.CompletedProcess:
     """`make train-<method> PROFILE=tiny ARGS=...` from the repo, as the README says (setup is not redone)."""
     make = shutil.which("make", path=env["PATH"])
@@ -74,14 +82,6 @@ def make_train(method: str, env: dict[str, str], values: dict) -> subprocess.Com
         result = subprocess.run(cmd, env={**env, "RESTART": "1", "OVERWRITE": "1"}, capture_output=True, text=True,
                                 timeout=900)
     return result
-
-
-TEARDOWN_RETRIES = 3
-
-
-def teardown_abort(log: str) -> bool:
-    """A rank died by SIGABRT after the launcher saw the run's last step (torch's teardown on CPU)."""
-    return "(SIGABRT)" in log and re.search(r"after step (\d+) of \1;", log) is not None
 
 
 def losses(run_dir: Path) -> list[float]:
@@ -182,8 +182,8 @@ def work(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_rank_lora(work, data_dir):
     out = work / "lora-2x2"
-    values = {"dataset_dir": data_dir, "output_dir": out, "per_device_train_batch_size": 2, **COMPARABLE}
-    result = make_train("lora", user_env(NPROC_PER_NODE="2"), values)
+    result = make_train("lora", user_env(NPROC_PER_NODE="2"),
+                        {"dataset_dir": data_dir, "output_dir": out, "per_device_train_batch_size": 2, **COMPARABLE})
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return out, result.stdout + result.stderr
 
