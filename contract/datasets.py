@@ -26,26 +26,22 @@ def task_of(file_name: str) -> str:
     return file_name.split("_", 1)[0].split(".", 1)[0]
 
 
-# split -> LLaMA-Factory dataset name, in the order they are registered
-DATASETS = {
-    split("dialog", TRAIN): "med_dialog",
-    split("norm", TRAIN): "med_norm",
-    split("mrg", TRAIN): "med_mrg",
-    split("triage", TRAIN): "med_triage",
-    split("dialog", TEST): "med_dialog_test",
-    split("norm", TEST): "med_norm_test",
-    split("mrg", TEST): "med_mrg_test",
-    split("triage", TEST): "med_triage_test",
-    split("qa", TRAIN): "med_qa",
-    split("qa", TEST): "med_qa_test",
-    split(GENERAL, TRAIN): "med_general",
-}
+def dataset_name(task: str, part: str) -> str:
+    """The LLaMA-Factory dataset name of a split: med_dialog (train), med_dialog_test."""
+    return f"med_{task}" if part == TRAIN else f"med_{task}_{part}"
+
+
+# split -> LLaMA-Factory dataset name, in the order they are registered: the tasks' train splits, their test
+# splits, then the general mix
+DATASETS = {split(task, part): dataset_name(task, part) for part in (TRAIN, TEST) for task in TASKS}
+DATASETS[split(GENERAL, TRAIN)] = dataset_name(GENERAL, TRAIN)
 # Continued pre-training (stage pt) reads only the user turn (prompt + query): med_pt maps `query` to the
 # doctor's answer, so each dialog record becomes plain domain text, question then answer.
 PT_DIALOG, PT_TEXT = "med_pt", "med_text"  # med_text: the --text corpus
 PRETRAIN = {PT_DIALOG: split("dialog", TRAIN), PT_TEXT: split(TEXT, TRAIN)}
 # multi-turn records (seed 000's qa; ShareGPT conversations in the general mix): earlier (question, answer) pairs
-WITH_HISTORY = {"med_qa", "med_qa_test", "med_general"}
+HISTORY_TASKS = ("qa", GENERAL)
+WITH_HISTORY = {name for s, name in DATASETS.items() if task_of(s) in HISTORY_TASKS}
 OURS = set(DATASETS.values()) | set(PRETRAIN)  # the entries data_prep owns in a dataset_info.json
 
 # Seed 004's classifier files, beside triage_{train,test}.jsonl: `{text, label: [...]}` and {label: index}.

@@ -5,9 +5,10 @@
 
 Writes data/sft/{dialog,norm,mrg}_{train,test}.jsonl and data/sft/manifest.json (counts, skips by
 reason, sha256, token stats, recommended cutoff_len), then the med_* entries of dataset_info.json.
-One module per dataset (dialog, norm, mrg, triage, qa, text, general: a reader plus a pure `to_sft`),
-prompts in `prompts`, shared quality passes in `quality`, token statistics in `tokens`, the run in
-`pipeline` (the CLI in `cli` only parses arguments), the all-or-nothing publication in `publish`, the
-generators of the bundled samples in `synthetic`. Names, file formats and the atomic writer shared with
+One module per dataset (dialog, norm, mrg, triage, qa, text, general: a reader plus a pure `to_sft`); each
+task module also holds its prompt, how its raw files are found and its options (`TASK = PrepTask(...)`,
+`taskspec`), registered in `tasks` (docs/adding-a-task.md). Shared quality passes in `quality`, token statistics
+in `tokens`, the run in `pipeline` (the CLI in `cli` only parses arguments), the all-or-nothing publication in
+`publish`, the generators of the bundled samples in `synthetic`. Names, file formats and the atomic writer shared with
 launch and eval are the contract package's.
 """

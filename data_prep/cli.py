@@ -7,33 +7,32 @@ import argparse
 import sys
 from pathlib import Path
 
-from contract.datasets import GENERAL, MCQ, PT_TEXT, TEST, TRAIN, split
+from contract.datasets import GENERAL, MCQ, PT_TEXT, TRAIN, split
 from contract.files import WriteError
 from contract.paths import DATASET_INFO, MANIFEST, SFT_DIR
 
-from . import qa, triage
 from .errors import PrepError
 from .pipeline import ALL, DEFAULT_MODEL, run, shown
 from .quality import MAX_RECORD_CHARS
+from .tasks import REGISTRY
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m data_prep",
-        description="Prepare the dialog, norm and mrg SFT datasets and register them for LLaMA-Factory. "
+        description=f"Prepare the SFT datasets ({', '.join(REGISTRY)}) and register them for LLaMA-Factory. "
         "With no source arguments the bundled synthetic samples are used.",
     )
+    # the groups first (help shows them in this order), then each registered task adds its options to two of them
     src = ap.add_argument_group("sources")
+    mcq = ap.add_argument_group(
+        "multiple-choice benchmarks (<task>_test.jsonl scored, <task>_dev.jsonl few-shot pool; not SFT data, never "
+        "registered; found below --raw-dir unless given)")
+    out = ap.add_argument_group("outputs")
+    sizes = ap.add_argument_group("sizes (0 = all)")
     src.add_argument("--raw-dir", type=Path, help="find the published files by name anywhere below this folder")
-    src.add_argument("--dialog", type=Path, help="train_0001_of_0001.json, a Toyhom CSV, or a folder of them")
-    src.add_argument("--norm", type=Path, help="folder with yidu-n7k train.xlsx, val.xlsx (answer.xlsx, code.txt)")
-    src.add_argument("--mrg", type=Path, help="folder with IMCS-V2_train.json and IMCS-V2_dev.json")
-    src.add_argument("--triage", type=Path, help="Toyhom CSVs (file or folder; default: those under --raw-dir), "
-                     "or the seed's jsonl {text, label: [...]}: a file, or a folder with train.json(l) "
-                     "[+ test.json(l), label2idx.json]")
-    src.add_argument("--triage-level", choices=triage.LEVELS, default="folder",
-                     help="Toyhom label: department folder (default, 6 classes) or the department column")
-    src.add_argument("--qa", type=Path, help="seed 000's chatbot train.txt (dialogues split by a blank line)")
+    for task in REGISTRY.values():
+        task.add_arguments(src, sizes)
     src.add_argument("--text", type=Path, help=f"a .csv/.jsonl corpus for continued pre-training ({PT_TEXT})")
     src.add_argument("--text-column", default="text", help="its text column (default text)")
     src.add_argument("--only", help=f"comma-separated subset of {','.join((*ALL, *MCQ))} (each then required)")
@@ -42,9 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
                      "firefly .jsonl; repeat for a pool of several files")
     src.add_argument("--general-ratio", type=float, default=1.0,
                      help="general records per domain train record (default 1.0, the seed's 1:1)")
-    mcq = ap.add_argument_group(
-        "multiple-choice benchmarks (<task>_test.jsonl scored, <task>_dev.jsonl few-shot pool; not SFT data, never "
-        "registered; found below --raw-dir unless given)")
     mcq.add_argument("--cmmlu", type=Path, help="CMMLU download: the folder holding data/{dev,test}/<subject>.csv")
     mcq.add_argument("--ceval", type=Path, help="C-Eval download (ceval-exam): the folder holding "
                      "{dev,val}/<subject>_{dev,val}.csv (test/ has no answers and is never scored)")
@@ -62,29 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     mcq.add_argument("--mcq-groups", default="", metavar="SUBJECT=GROUP,...",
                      help="put subjects in the medical or general group (over the defaults; a subject outside "
                      "them is general in CMMLU/C-Eval, everything in CMB/CMExam/MedQA is medical)")
-    out = ap.add_argument_group("outputs")
     out.add_argument("--out-dir", type=Path, default=SFT_DIR, help=f"default {SFT_DIR.as_posix()}")
     out.add_argument("--dataset-info", type=Path, default=Path(DATASET_INFO),
                      help=f"LLaMA-Factory registration to update (default ./{DATASET_INFO})")
     out.add_argument("--model", default=DEFAULT_MODEL,
                      help=f"tokenizer for token statistics: local path or hub id (default {DEFAULT_MODEL})")
-    sizes = ap.add_argument_group("sizes (0 = all)")
-    sizes.add_argument("--dialog-limit", type=int, default=5000, help="dialog train records (seed: 5000)")
-    sizes.add_argument("--dialog-test-size", type=int, default=100, help="dialog test records held out (100)")
-    sizes.add_argument("--norm-limit", type=int, default=5000)
-    sizes.add_argument("--norm-test-limit", type=int, default=100)
-    sizes.add_argument("--norm-test-source", choices=("val", "answer"), default="val",
-                       help=f"workbook for {split('norm', TEST)}: val.xlsx (the seed) or the labelled answer.xlsx")
-    sizes.add_argument("--mrg-limit", type=int, default=5000)
-    sizes.add_argument("--mrg-test-limit", type=int, default=100)
-    sizes.add_argument("--triage-limit", type=int, default=5000, help="triage train questions")
-    sizes.add_argument("--triage-test-size", type=int, default=100,
-                       help="triage test questions held out (100; a seed folder's test file is used as is)")
-    sizes.add_argument("--qa-limit", type=int, default=0, help="qa train dialogues (default all, as the seed)")
-    sizes.add_argument("--qa-test-size", type=int, default=100, help="qa test dialogues held out (100)")
-    sizes.add_argument("--qa-max-len", type=int, default=qa.DEFAULT_MAX_LEN,
-                       help="skip dialogues longer than this ([CLS]u1[SEP]u2[SEP]... in characters; the "
-                       f"seed's n_ctx {qa.DEFAULT_MAX_LEN}; 0 = keep all)")
     sizes.add_argument("--max-record-chars", type=int, default=MAX_RECORD_CHARS,
                        help=f"skip records longer than this in characters, counted as too_long "
                        f"(default {MAX_RECORD_CHARS}; 0 = no cap)")

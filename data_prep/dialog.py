@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import csvrows, holdout
+from .discover import first_file, sorted_files, toyhom_csvs
 from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
-from .prompts import dialog_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
+from .taskspec import PrepTask, shown_paths
 
+JSON_FILE = "train_0001_of_0001.json"  # the ModelScope download
 CSV_HEADER = ["department", "title", "ask", "answer"]
+# the seed recipe's format, verbatim
+TEMPLATE = "主题:{title}\n内容:{ask}"
 JSON_KEYS = ("instruction", "input", "output")
 
 
@@ -24,6 +28,10 @@ class BadRow:
     """A raw row the reader could already tell is unusable (counted as a skip with this reason)."""
 
     reason: str
+
+
+def instruction(title: str, ask: str) -> str:
+    return TEMPLATE.format(title=title, ask=ask)
 
 
 def to_sft(raw) -> dict | str:
@@ -40,7 +48,7 @@ def to_sft(raw) -> dict | str:
     title, ask, answer = clean(title), clean(ask), clean(answer)
     if not answer or not (title or ask):
         return "empty_field"
-    return {"instruction": dialog_instruction(title, ask), "input": "", "output": answer}
+    return {"instruction": instruction(title, ask), "input": "", "output": answer}
 
 
 def read_modelscope_json(path: Path) -> Iterator[tuple[str, object]]:
@@ -103,3 +111,33 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
         info["departments"] = dict(sorted(info["departments"].items()))
     cut = holdout.note("dialog", len(order), test_size, "--dialog-test-size")
     return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])
+
+
+def find(raw_dir: Path, notes: list[str]) -> Path | list[Path] | None:
+    """The ModelScope JSON below `raw_dir`, else the Toyhom CSVs (which triage reads either way)."""
+    json_file = first_file(raw_dir, "dialog", (JSON_FILE,), notes)
+    csvs = toyhom_csvs(raw_dir)
+    if json_file and csvs:
+        notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found, read for triage only")
+    return json_file or csvs or None
+
+
+def source(path: Path) -> Path | list[Path]:
+    """`--dialog` accepts the JSON file, one CSV, or a folder holding Toyhom CSVs (or the JSON)."""
+    if path.is_dir():
+        jsons = sorted_files(path, JSON_FILE)
+        if jsons:
+            return jsons[0]
+        return sorted_files(path, "*.csv")  # asked for explicitly: a CSV with a wrong header is an error
+    return path
+
+
+def add_arguments(sources, sizes) -> None:
+    sources.add_argument("--dialog", type=Path, help=f"{JSON_FILE}, a Toyhom CSV, or a folder of them")
+    sizes.add_argument("--dialog-limit", type=int, default=5000, help="dialog train records (seed: 5000)")
+    sizes.add_argument("--dialog-test-size", type=int, default=100, help="dialog test records held out (100)")
+
+
+TASK = PrepTask("dialog", find, add_arguments,
+                prepare=lambda src, a: prepare(src, a.dialog_limit, a.dialog_test_size, a.seed),
+                source_info=lambda src, r: {"path": shown_paths(src), **r.info}, from_path=source)

@@ -8,16 +8,33 @@ from pathlib import Path
 
 from contract.datasets import REPORT_FIELDS
 
+from .discover import complete_folder
 from .errors import require_file
 from .jsonstream import iter_json_object
-from .prompts import mrg_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
+from .taskspec import PrepTask, shown
 
+FILES = ("IMCS-V2_train.json", "IMCS-V2_dev.json")  # train, test: found together below --raw-dir
 SPEAKERS = ("医生", "患者")
+# The seed's prompt, extended with the patient's self_report (the official task input is self_report + dialogue).
+SELF_REPORT = "患者自述:\n{self_report}\n"
+PROMPT = (
+    "{self_report_block}"
+    "问诊对话历史:\n"
+    "{dialog}\n"
+    "根据上述对话,给出诊疗报告\n"
+    f"说明:诊疗报告分为{', '.join(REPORT_FIELDS)}这六个章节,以标准的json格式输出。\n"
+    "答:"
+)
 # The task docs misspell two keys; accept them so users' hand-made files work too.
 KEY_ALIASES = {"即往史": "既往史"}
 SELF_REPORT_KEYS = ("self_report", "self-report")
+
+
+def instruction(self_report: str, dialog_lines: list[str]) -> str:
+    block = SELF_REPORT.format(self_report=self_report) if self_report else ""
+    return PROMPT.format(self_report_block=block, dialog="\n".join(dialog_lines))
 
 
 def normalize_report(report) -> dict | None:
@@ -65,7 +82,7 @@ def to_sft(sample, with_references: bool = False) -> dict | str:
     if any(r is None for r in normalized) or any(not isinstance(v, str) for r in reports for v in r.values()):
         return "bad_report"
     rec = {
-        "instruction": mrg_instruction(self_report, lines),
+        "instruction": instruction(self_report, lines),
         "input": "",
         "output": json.dumps(normalized[0], ensure_ascii=False, indent=2),
     }
@@ -96,7 +113,7 @@ def convert_file(path: Path, tally: Tally, with_references: bool) -> tuple[list[
 
 
 def prepare(mrg_dir: Path, limit: int, test_limit: int) -> SplitResult:
-    train_path, test_path = mrg_dir / "IMCS-V2_train.json", mrg_dir / "IMCS-V2_dev.json"
+    train_path, test_path = mrg_dir / FILES[0], mrg_dir / FILES[1]
     for p in (train_path, test_path):
         require_file(p, "the IMCS-V2 file here")
     train_tally, test_tally = Tally(), Tally()
@@ -106,3 +123,17 @@ def prepare(mrg_dir: Path, limit: int, test_limit: int) -> SplitResult:
     train, train_ids = drop_leaked(train, train_ids, test, train_tally)
     train, _ = cap(train, train_ids, limit, train_tally)
     return SplitResult(train, test, train_tally, test_tally, {"train": str(train_path), "test": str(test_path)})
+
+
+def find(raw_dir: Path, notes: list[str]) -> Path | None:
+    return complete_folder(raw_dir, "mrg", FILES, notes)
+
+
+def add_arguments(sources, sizes) -> None:
+    sources.add_argument("--mrg", type=Path, help=f"folder with {FILES[0]} and {FILES[1]}")
+    sizes.add_argument("--mrg-limit", type=int, default=5000)
+    sizes.add_argument("--mrg-test-limit", type=int, default=100)
+
+
+TASK = PrepTask("mrg", find, add_arguments, prepare=lambda src, a: prepare(src, a.mrg_limit, a.mrg_test_limit),
+                source_info=lambda src, r: {"train": shown(src / FILES[0]), "test": shown(src / FILES[1])})

@@ -5,13 +5,29 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from contract.datasets import TEST, split
+
+from .discover import complete_folder
 from .errors import PrepError, require_file
-from .prompts import norm_instruction
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
+from .taskspec import PrepTask, shown
 
+FILES = ("train.xlsx", "val.xlsx")  # found together below --raw-dir; answer.xlsx and code.txt are optional
 COLUMNS = ("原始词", "标准词")
+# the seed recipe's prompt, verbatim
+PROMPT = (
+    "你是一个医疗专家,你的任务是临床术语标准化。\n"
+    "具体来说,针对给出的通用语,转换为相应的标准化医学术语,确保转换后的内容符合医学专业标准,"
+    "直接输出转换后的临床标准术语。\n"
+    "原始词:{word}\n"
+    "该词的标准术语为:"
+)
 MULTI_SEP = "##"
+
+
+def instruction(word: str) -> str:
+    return PROMPT.format(word=word)
 
 
 def to_sft(raw_term, standard) -> dict | str:
@@ -23,7 +39,7 @@ def to_sft(raw_term, standard) -> dict | str:
         return "empty_field"
     if any(not clean(part) for part in standard.split(MULTI_SEP)):
         return "empty_standard_term"
-    return {"instruction": norm_instruction(raw_term), "input": "", "output": standard}
+    return {"instruction": instruction(raw_term), "input": "", "output": standard}
 
 
 def read_xlsx(path: Path) -> list[tuple[str, object, object]]:
@@ -95,3 +111,21 @@ def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val
         info["code_txt_names"] = len(names)
         info["standard_terms_not_in_code_txt"] = unknown
     return SplitResult(train, test, train_tally, test_tally, info)
+
+
+def find(raw_dir: Path, notes: list[str]) -> Path | None:
+    return complete_folder(raw_dir, "norm", FILES, notes)
+
+
+def add_arguments(sources, sizes) -> None:
+    sources.add_argument("--norm", type=Path, help="folder with yidu-n7k train.xlsx, val.xlsx (answer.xlsx, code.txt)")
+    sizes.add_argument("--norm-limit", type=int, default=5000)
+    sizes.add_argument("--norm-test-limit", type=int, default=100)
+    sizes.add_argument("--norm-test-source", choices=("val", "answer"), default="val",
+                       help=f"workbook for {split('norm', TEST)}: val.xlsx (the seed) or the labelled answer.xlsx")
+
+
+TASK = PrepTask("norm", find, add_arguments,
+                prepare=lambda src, a: prepare(src, a.norm_limit, a.norm_test_limit, a.norm_test_source),
+                source_info=lambda src, r: {**r.info, "train": shown(Path(r.info["train"])),
+                                            "test": shown(Path(r.info["test"]))})

@@ -18,11 +18,12 @@ from contract.models import TINY_MODEL
 from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 
 from . import general, mcq, publish, text
-from .discover import SAMPLES_DIR, discover
+from .discover import SAMPLES_DIR
 from .errors import PrepError
 from .quality import Screen, screening
 from .tally import Tally
-from .tasks import REGISTRY, shown
+from .tasks import REGISTRY
+from .taskspec import shown
 from .tokens import TokenCounter, recommend_cutoff, token_profile
 
 DEFAULT_MODEL = repo_relative(TINY_MODEL)  # as typed, relative to the working directory (the repo root)
@@ -41,15 +42,17 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
     raw_dir = args.raw_dir if args.raw_dir is not None else SAMPLES_DIR
     if not raw_dir.is_dir():
         raise PrepError(raw_dir, "--raw-dir", "a folder holding the downloaded raw files", found="no such folder")
-    found = discover(raw_dir) if any(explicit[n] is None for n in wanted) else None
-    notes = list(found.notes) if found else []
+    notes: list[str] = []
+    # every task looks below --raw-dir (the notes say what each skipped), unless all wanted ones were given
+    found = ({name: task.find(raw_dir, notes) for name, task in REGISTRY.items()}
+             if any(explicit[n] is None for n in wanted) else None)
     sources: dict[str, object] = {}
     for name in wanted:
         src = explicit[name]
         if src is not None:
             src = REGISTRY[name].from_path(src)
         elif found is not None:
-            src = getattr(found, name)
+            src = found[name]
         if not src:
             if (only and name in only) or explicit[name] is not None:
                 seen = "; ".join(n.split(": ", 1)[1] for n in notes if n.startswith(f"{name}: "))

@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import holdout
+from .discover import first_file
 from .errors import PrepError
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
+from .taskspec import PrepTask, shown
 
 # The seed's GPT-2 sees [CLS] u1 [SEP] u2 [SEP] ... and truncates at max_len 300 tokens (n_ctx). A BERT
 # Chinese vocab has one token per CJK character, so characters + separators stand in for tokens here.
 DEFAULT_MAX_LEN = 300
+FILES = ("train.txt", "medical_train.txt")  # seed 000: Gpt2_Chatbot/data/train.txt
 
 
 def split_blocks(text: str) -> list[str]:
@@ -102,3 +105,21 @@ def prepare(path: Path, limit: int, test_size: int, seed: int, max_len: int = DE
     train_tally.read = read - n_test
     cut = holdout.note("qa", len(order), test_size, "--qa-test-size")
     return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])
+
+
+def find(raw_dir: Path, notes: list[str]) -> Path | None:
+    return first_file(raw_dir, "qa", FILES, notes)
+
+
+def add_arguments(sources, sizes) -> None:
+    sources.add_argument("--qa", type=Path, help="seed 000's chatbot train.txt (dialogues split by a blank line)")
+    sizes.add_argument("--qa-limit", type=int, default=0, help="qa train dialogues (default all, as the seed)")
+    sizes.add_argument("--qa-test-size", type=int, default=100, help="qa test dialogues held out (100)")
+    sizes.add_argument("--qa-max-len", type=int, default=DEFAULT_MAX_LEN,
+                       help="skip dialogues longer than this ([CLS]u1[SEP]u2[SEP]... in characters; the "
+                       f"seed's n_ctx {DEFAULT_MAX_LEN}; 0 = keep all)")
+
+
+TASK = PrepTask("qa", find, add_arguments,
+                prepare=lambda src, a: prepare(src, a.qa_limit, a.qa_test_size, a.seed, a.qa_max_len),
+                source_info=lambda src, r: {"path": shown(src), **r.info})

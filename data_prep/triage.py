@@ -30,15 +30,24 @@ from contract.datasets import LABEL_SEP, TRIAGE_CLS_TEST, TRIAGE_CLS_TRAIN, TRIA
 
 from . import holdout
 from .dialog import BadRow, read_toyhom_csv
+from .discover import toyhom_csvs
 from .errors import PrepError
 from .jsonstream import decode_value
-from .prompts import triage_instruction
 from .quality import cap, clean
 from .tally import SplitResult, Tally
+from .taskspec import PrepTask, shown
 
 LEVELS = ("folder", "department")
 SEED_FILES = {"train": ("train.jsonl", "train.json"), "test": ("test.jsonl", "test.json")}
 LABEL2IDX = "label2idx.json"
+# The answer is the label set, in label2idx order, joined by LABEL_SEP (labels never contain it).
+PROMPT = (
+    "你是一名医院分诊护士,请根据患者的问题判断应就诊的科室。\n"
+    "可选科室:{labels}\n"
+    "可以选择一个或多个科室,多个科室用" + LABEL_SEP + "分隔,只输出科室名称。\n"
+    "患者问题:{question}\n"
+    "科室:"
+)
 # Characters a label may not contain: they separate labels in the generative answer.
 FORBIDDEN_IN_LABEL = re.compile(r"[、,，;；/\s]")
 EMPTY_ASK = {"", "无"}  # Toyhom's literal 无: the title alone is the question
@@ -51,6 +60,10 @@ class SeedSource:
     train: Path
     test: Path | None = None
     label2idx: Path | None = None
+
+
+def instruction(question: str, labels: str) -> str:
+    return PROMPT.format(labels=labels, question=question)
 
 
 def folder_label(path: Path) -> str:
@@ -248,7 +261,7 @@ def prepare(src: list[Path] | SeedSource, level: str, limit: int, test_size: int
     listed = LABEL_SEP.join(labels)
 
     def alpaca(r: dict, with_gold: bool) -> dict:
-        rec = {"instruction": triage_instruction(r["text"], listed), "input": "",
+        rec = {"instruction": instruction(r["text"], listed), "input": "",
                "output": format_labels(r["labels"], order)}
         if with_gold:
             rec.update(text=r["text"], labels=sorted(r["labels"], key=order.__getitem__))
@@ -272,3 +285,30 @@ def classifier_files(result: TriageResult) -> dict[str, object]:
     """The seed classifier's inputs: output file name -> jsonl records (list) or JSON object (dict)."""
     return {TRIAGE_CLS_TRAIN: result.cls_train, TRIAGE_CLS_TEST: result.cls_test,
             TRIAGE_LABEL2IDX: {label: i for i, label in enumerate(result.labels)}}
+
+
+def find(raw_dir: Path, notes: list[str]) -> list[Path] | None:
+    """The Toyhom CSVs below `raw_dir` (the same files dialog reads when there is no JSON)."""
+    return toyhom_csvs(raw_dir) or None
+
+
+def add_arguments(sources, sizes) -> None:
+    sources.add_argument("--triage", type=Path, help="Toyhom CSVs (file or folder; default: those under --raw-dir), "
+                         "or the seed's jsonl {text, label: [...]}: a file, or a folder with train.json(l) "
+                         "[+ test.json(l), label2idx.json]")
+    sources.add_argument("--triage-level", choices=LEVELS, default="folder",
+                         help="Toyhom label: department folder (default, 6 classes) or the department column")
+    sizes.add_argument("--triage-limit", type=int, default=5000, help="triage train questions")
+    sizes.add_argument("--triage-test-size", type=int, default=100,
+                       help="triage test questions held out (100; a seed folder's test file is used as is)")
+
+
+def _paths(src) -> list[str]:
+    paths = src if isinstance(src, list) else [p for p in (src.train, src.test, src.label2idx) if p]
+    return [shown(p) for p in paths]
+
+
+TASK = PrepTask("triage", find, add_arguments,
+                prepare=lambda src, a: prepare(src, a.triage_level, a.triage_limit, a.triage_test_size, a.seed),
+                source_info=lambda src, r: {"path": _paths(src), **r.info}, from_path=source,
+                extra_files=classifier_files, extra_files_key="classifier_files")

@@ -12,8 +12,9 @@ from data_prep.discover import SAMPLES_DIR
 
 SPLITS = ["dialog_train", "dialog_test", "norm_train", "norm_test", "mrg_train", "mrg_test", "triage_train", "triage_test",
           "qa_train", "qa_test"]
-NAMES = ["med_dialog", "med_norm", "med_mrg", "med_triage", "med_dialog_test", "med_norm_test", "med_mrg_test",
-         "med_triage_test", "med_qa", "med_qa_test", "med_pt"]
+# the tasks' train splits, then their test splits (contract.datasets.DATASETS), then continued pre-training
+NAMES = ["med_dialog", "med_norm", "med_mrg", "med_triage", "med_qa", "med_dialog_test", "med_norm_test",
+         "med_mrg_test", "med_triage_test", "med_qa_test", "med_pt"]
 MCQ_SPLITS = [split(task, part) for task in MCQ for part in (TEST, DEV)]  # in the set, never registered
 
 

@@ -9,7 +9,7 @@ import pytest
 from contract import dataset_info
 from contract.datasets import REPORT_FIELDS
 from contract.files import write_jsonl
-from data_prep import dialog, jsonstream, mrg, norm, prompts
+from data_prep import dialog, jsonstream, mrg, norm
 from data_prep.quality import cap, dedup, drop_leaked
 from data_prep.tally import Tally
 from data_prep.tokens import percentile, recommend_cutoff, token_stats
@@ -80,7 +80,7 @@ def sample(**over):
 
 def test_mrg_prompt_has_self_report_then_dialogue_and_output_is_first_report():
     rec = mrg.to_sft(sample(), with_references=True)
-    assert rec["instruction"] == prompts.mrg_instruction("孩子咳嗽三天。", ["医生:你好,咳嗽多久了?", "患者:三天了"])
+    assert rec["instruction"] == mrg.instruction("孩子咳嗽三天。", ["医生:你好,咳嗽多久了?", "患者:三天了"])
     assert rec["instruction"].startswith("患者自述:\n孩子咳嗽三天。\n问诊对话历史:\n医生:你好,咳嗽多久了?\n患者:三天了\n")
     assert rec["instruction"].endswith("以标准的json格式输出。\n答:")
     assert rec["output"] == json.dumps(REPORT, ensure_ascii=False, indent=2)
