@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mcq-style", default="harness", choices=MCQ_STYLES,
                      help="multiple-choice scoring: harness = lm-evaluation-harness's likelihood of ' A'..' D' "
                      "(default); official = C-Eval/CMMLU's next-token logit of the bare letter; generate = CMB's "
-                     "prompt, greedy answer, CMB's extraction (multiple-answer items always)")
+                     "prompt, greedy answer, CMB's extraction (multiple-answer items always); cloze = each option's "
+                     "text scored after the bare question (for small models that cannot answer by letter)")
     run.add_argument("--mcq-shots", type=int, default=MCQ_SHOTS, help="few-shot items from the dev split "
                      f"(default: {MCQ_SHOTS}; the papers also run 0)")
     run.add_argument("--mcq-chat", action="store_true", help="multiple-choice prompts through each checkpoint's "

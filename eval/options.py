@@ -12,6 +12,7 @@ from contract.datasets import MCQ_SHOTS
 from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
 
 from .checkpoints import SAVES
+from .mcq.prompts import STYLES
 from .prompts import DEFAULT_TEMPLATE
 from .tasks import TASKS
 
@@ -20,7 +21,7 @@ DEFAULT_BATCH_SIZE = 64
 REPORTS = Path(repo_relative(REPORTS_DIR))
 DEFAULT_RUN = "eval"
 BACKENDS = ("auto", "transformers", "vllm")
-MCQ_STYLES = ("harness", "official", "generate")  # eval/mcq/prompts.py says what each is
+MCQ_STYLES = STYLES  # eval/mcq/prompts.py says what each is
 
 
 def parse_max_new_tokens(text: str | Mapping[str, int] | None) -> dict[str, int]:

@@ -47,6 +47,8 @@ def test_sweep_ci_trains_evaluates_reports_and_resumes(tmp_path, general_base):
     runs = {r["ratio"]: r for r in data["runs"]}
     assert runs["1:1"]["records"]["general"] == runs["1:1"]["records"]["domain"] > 0  # the pool covers the demo's 1:1
     assert runs["0:1"]["records"] == {"general": 0, "domain": runs["1:1"]["records"]["domain"]}  # same domain data
+    # the demo scores multiple choice by the option texts (the tiny base cannot answer by letter), and says so
+    assert data["meta"]["mcq_style"] == "cloze" and "Multiple choice scored cloze, 0-shot" in report
     assert data["meta"]["commit"] and "| 1:1 |" in report and "| 0:1 |" in report and data["meta"]["commit"] in report
     saves = tmp_path / "saves" / "tiny-qwen2" / "lora"  # where the web UI lists runs
     for name, ratio in (("mix_1-1", "1:1"), ("mix_0-1", "0:1")):

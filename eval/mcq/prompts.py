@@ -7,13 +7,18 @@ official  the benchmarks' own code for open models: C-Eval `...答案：`, CMMLU
 generate  CMB's official query (header, question, options), the answer generated (greedy) and read back by CMB's
           extraction rule; shots answered `答案是X。`; always used for multiple-answer items, which no single-letter
           likelihood can answer.
+cloze     the cloze formulation (lm-eval's ARC / HellaSwag kind, OLMES's "CF"): the question alone, `答案：`, and each
+          option's text scored as a continuation (lm-eval's leading space), the argmax of the summed log-likelihood
+          (lm-eval's `acc`); shots `question答案： text`. Not how CMMLU / C-Eval / CMB publish scores: it measures
+          whether a model knows the answer where small models cannot yet map it to a letter (they answer the letter
+          formulations at chance, as OLMES reports), which is what the tiny demo's mixing sweep needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STYLES = ("harness", "official", "generate")
+STYLES = ("harness", "official", "generate", "cloze")
 FEWSHOT_DELIMITER = "\n\n"  # lm-eval's default between shots (and after the last one)
 TARGET_DELIMITER = " "  # lm-eval's default before a choice
 
@@ -83,6 +88,11 @@ def doc(item: dict, style: str) -> str:
     return _body(item, official_cmmlu) + _answer_cue(item["benchmark"], style)
 
 
+def cloze_doc(item: dict) -> str:
+    """The question without its options, then the answer cue: what the option texts continue."""
+    return f"{item['question'].strip()}\n{_answer_cue(item['benchmark'], 'cloze')}"
+
+
 def shot(item: dict, style: str) -> str:
     """A solved dev item: lm-eval puts its target delimiter before the answer; the official code does not."""
     sep = TARGET_DELIMITER if style == "harness" else ""
@@ -97,6 +107,10 @@ def request(item: dict, shots: list[dict], style: str) -> Request:
     if style == "generate" or item.get("multi"):
         shots_text = "".join(cmb_query(s) + CMB_SHOT_ANSWER.format(answer=s["answer"]) for s in shots)
         return Request(shots_text + cmb_query(item), None, letters)
+    if style == "cloze":
+        context = "".join(cloze_doc(s) + TARGET_DELIMITER + s["options"][s["answer"]] + FEWSHOT_DELIMITER
+                          for s in shots) + cloze_doc(item)
+        return Request(context, tuple(TARGET_DELIMITER + text for text in item["options"].values()), letters)
     context = header(item, style) + "".join(shot(s, style) for s in shots) + doc(item, style)
     prefix = TARGET_DELIMITER if style == "harness" else ""
     return Request(context, tuple(prefix + letter for letter in letters), letters)

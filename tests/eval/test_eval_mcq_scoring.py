@@ -117,13 +117,48 @@ def test_multiple_answer_items_are_generated_whatever_the_style():
     # CMB's workers/base.py query: header, question, the options longer than one character, no answer cue
     official = ("以下是中国医师考试中临床考试的一道多项选择题，不需要做任何分析和解释，直接输出答案选项。\n问题？\n"
                 "B. 二二\nC. 三三\nD. 四四")
-    for style in ("harness", "official", "generate"):
+    for style in ("harness", "official", "generate", "cloze"):
         req = request(multi, [], style)
         assert req.choices is None and req.context == official
     shot = request(multi, [multi], "generate").context
     assert shot == official + "\n答案是BD。\n\n" + official
     single = request(_item(), [_item(1)], "harness")
     assert single.choices == (" A", " B", " C", " D") and single.context.count("答案： B\n\n") == 1
+
+
+def test_cloze_scores_the_option_texts_after_the_bare_question():
+    item = _item(options={"A": "嬴政", "B": "刘邦", "C": "杨坚", "D": "李渊"}, answer="B")
+    req = request(item, [_item(1, options={"A": "一", "B": "二", "C": "三", "D": "四"}, answer="C")], "cloze")
+    # lm-eval's cloze tasks: the choice texts continue the context after its target delimiter
+    assert req.choices == (" 嬴政", " 刘邦", " 杨坚", " 李渊") and req.letters == ("A", "B", "C", "D")
+    question = item["question"].strip()
+    assert req.context == f"{_item(1)['question'].strip()}\n答案： 三\n\n{question}\n答案："
+    assert "A." not in req.context and "以下是" not in req.context  # no options, no letter-answer header
+
+
+def test_cloze_picks_the_option_the_model_finds_likeliest(tiny_model):
+    """Scored end to end: the choice is the option whose text has the highest summed log-probability after the
+    context, computed here independently (one forward pass per option, no batching, no padding)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from eval.mcq.loglik import LoglikScorer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    items = [_item(i, options={"A": "心脏病", "B": "肺", "C": "维生素C缺乏", "D": "一"}) for i in range(4)]
+    reqs = [request(it, [], "cloze") for it in items]
+    scored = LoglikScorer(model, tokenizer, "cpu", 3).score([(r.context, r.choices) for r in reqs])
+    for req, got in zip(reqs, scored, strict=True):
+        expected = []
+        for choice in req.choices:
+            ctx = tokenizer(req.context, add_special_tokens=False)["input_ids"]
+            whole = tokenizer(req.context + choice, add_special_tokens=False)["input_ids"]
+            with torch.no_grad():
+                logp = model(torch.tensor([whole])).logits[0].log_softmax(-1)
+            expected.append(sum(logp[i - 1, whole[i]].item() for i in range(len(ctx), len(whole))))
+        assert got.logliks == pytest.approx(tuple(expected), abs=1e-4)
+        assert got.choice == expected.index(max(expected))
 
 
 def test_the_cache_resumes_after_a_torn_write_and_scores_only_what_is_left(tmp_path, tiny_model):
