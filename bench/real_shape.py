@@ -401,11 +401,15 @@ def run(args, tmp: Path) -> int:
               f"(limit +10%); answers identical to the transformers backend {same}/{n}; {vllm_note}")
     else:
         print(vllm_note)
-    decode = ours_hf.decode_rate(n)
-    if decode:
+    # the target is our eval's: its best backend here (each backend's share is in the table above)
+    ours_decode = {s.name.split(" ")[0]: s.decode_rate(n) for s in sides if s.name.startswith("ours/")}
+    ours_decode = {name: rate for name, rate in ours_decode.items() if rate}
+    if ours_decode:
+        name, decode = max(ours_decode.items(), key=lambda item: item[1])
         reached = decode * flops_per_token / gemm
-        print(f"decode at batch {args.batch}: {decode:.1f} tok/s = {decode * flops_per_token / 1e9:.0f} GFLOP/s = "
-              f"{100 * reached:.0f}% of measured GEMM (target >= 70%: {'met' if reached >= 0.7 else 'missed'})")
+        print(f"decode at batch {args.batch}, best ours ({name}): {decode:.1f} tok/s = "
+              f"{decode * flops_per_token / 1e9:.0f} GFLOP/s = {100 * reached:.0f}% of measured GEMM "
+              f"(target >= 70%: {'met' if reached >= 0.7 else 'missed'})")
     print(f"decode step profile (batch {args.batch}): {profile}")
     if agreement:
         print(agreement)

@@ -7,9 +7,16 @@ before/after comparison. `python -m eval run|score`; in Python:
     print(markdown_table(report_dir))
 """
 
-from .options import EvalOptions
-from .report import markdown_table
-from .runner import run_eval, score_file
-from .tasks import TASKS
+from importlib import import_module
 
-__all__ = ["EvalOptions", "run_eval", "score_file", "markdown_table", "TASKS"]
+# Loaded on first use: importing one light module (eval.mcq.prompts, eval.tasks) must not pull in the scorers'
+# jieba, nltk and torch (about 2 s).
+_EXPORTS = {"EvalOptions": "options", "run_eval": "runner", "score_file": "runner", "markdown_table": "report",
+            "TASKS": "tasks"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

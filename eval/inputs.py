@@ -13,6 +13,7 @@ from contract.datasets import REPORT_FIELDS
 
 from .detokenize import bert_decoded, join_bert_spaces
 from .scored import Sample
+from .tasks import TASKS
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _parse_gold(where: str, text: str, what: str) -> dict:
 
 
 def load_test_set(path: Path, task: str, limit: int | None = None) -> list[dict]:
-    """Records with `instruction`, `input`, `output` (and for mrg `references`), checked; first `limit`."""
+    """Records with `instruction`, `input`, `output` (and a report task's `references`), checked; first `limit`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: test file not found (run `make data` to prepare data/sft, or pass --data-dir)")
@@ -126,7 +127,7 @@ def load_test_set(path: Path, task: str, limit: int | None = None) -> list[dict]
         if not (record["instruction"] or record["input"]):
             raise InputError(f"{where}: empty prompt (`instruction` and `input` both empty)")
         _check_history(where, record.get("history"))
-        if task == "mrg":
+        if TASKS[task].reports:
             _parse_gold(where, record["output"], "`output`")
             refs = record.get("references")
             if refs is not None:
@@ -214,8 +215,8 @@ def load_predictions(path: Path, task: str, test_records: list[dict] | None = No
             if label != output:
                 truncated_labels += 1
             row = {**row, "label": record["output"]}  # score against the full reference
-            references = record.get("references") if task == "mrg" else None
-        elif task == "mrg":
+            references = record.get("references") if TASKS[task].reports else None
+        elif TASKS[task].reports:
             _parse_gold(where, row["label"], "`label` (pass --test to score against the test file)")
         samples.append(Sample(index=index, prompt=row.get("prompt", ""), predict=row["predict"],
                               label=row["label"], finish_reason=row.get("finish_reason"),

@@ -59,7 +59,7 @@ class EvalOptions:
     bertscore_layers: int | None = None
     system: str | None = None
     template: str = DEFAULT_TEMPLATE
-    mcq_style: str = "harness"  # multiple-choice scoring: lm-eval's likelihoods, the official next-token, generation
+    mcq_style: str = "harness"  # multiple-choice scoring, one of MCQ_STYLES (eval/mcq/prompts.py says what each is)
     mcq_shots: int = MCQ_SHOTS  # k dev items before each question (the papers run 0 and 5)
     mcq_chat: bool = False  # render multiple-choice contexts through each checkpoint's chat template
     budget: dict[str, int] = field(init=False, repr=False, compare=False)  # max_new_tokens, parsed

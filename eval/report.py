@@ -53,17 +53,18 @@ def markdown_tables(summary: dict) -> str:
 
 
 def per_label_tables(summary: dict) -> str:
-    """triage: precision / recall / F1 / support per department label, one table per checkpoint."""
+    """A label-set task's (triage's) precision / recall / F1 / support per label, one table per checkpoint."""
     parts = []
     for name, info in summary["checkpoints"].items():
-        per_label = info["tasks"].get("triage", {}).get("per_label")
-        if not per_label:
-            continue
-        lines = [f"#### triage per label — {name}", "", "| label | precision | recall | f1 | support |",
-                 "|---|---:|---:|---:|---:|"]
-        lines += [f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-                  for label, m in per_label.items()]
-        parts.append("\n".join(lines))
+        for task, metrics in info["tasks"].items():
+            per_label = metrics.get("per_label") if task in TASKS and TASKS[task].label_set else None
+            if not per_label:
+                continue
+            lines = [f"#### {task} per label — {name}", "", "| label | precision | recall | f1 | support |",
+                     "|---|---:|---:|---:|---:|"]
+            lines += [f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+                      for label, m in per_label.items()]
+            parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n" if parts else ""
 
 

@@ -35,8 +35,8 @@ def _dir_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "checkpoint"
 
 
-def triage_labels(data_dir: Path) -> list[str] | None:
-    """triage's label set in label2idx order, from data_prep's label2idx file beside the test file."""
+def label_set(data_dir: Path) -> list[str] | None:
+    """The label set in label2idx order, from data_prep's label2idx file beside the test file (triage's)."""
     path = Path(data_dir) / TRIAGE_LABEL2IDX
     if not path.is_file():
         return None
@@ -74,7 +74,7 @@ def _jsonl(rows: list[dict]) -> bytes:
 
 def _samples(records: list[dict], rows: list[dict], task: str) -> list[Sample]:
     return [Sample(index=i, prompt=row["prompt"], predict=row["predict"], label=rec["output"],
-                   finish_reason=row["finish_reason"], references=rec.get("references") if task == "mrg" else None)
+                   finish_reason=row["finish_reason"], references=rec.get("references") if TASKS[task].reports else None)
             for i, (rec, row) in enumerate(zip(records, rows, strict=True))]
 
 
@@ -144,9 +144,10 @@ def check(options: EvalOptions) -> Plan:
         raise InputError("\n".join(str(p) for p in problems))
     if not options.checkpoints and len(ckpts) == 1:
         logger.warning("%s; evaluating the base model alone", no_checkpoints(options.saves_dir))
-    bertscore = BertScore(options.bertscore_model, options.bertscore_layers) if "mrg" in task_names else None
+    bertscore = (BertScore(options.bertscore_model, options.bertscore_layers)
+                 if any(TASKS[t].bertscore for t in task_names) else None)
     device = pick_device(options.device)
-    labels = triage_labels(options.data_dir) if "triage" in task_names else None
+    labels = label_set(options.data_dir) if any(TASKS[t].label_set for t in task_names) else None
     return Plan(task_names, not_evaluated, test_sets, ckpts, device, pick_dtype(device, options.dtype), bertscore,
                 labels, pools)
 
@@ -272,8 +273,8 @@ def score_file(
     predictions = Path(predictions)
     records = load_test_set(Path(test), task) if test else None
     samples = load_predictions(predictions, task, records)
-    bertscore = BertScore(bertscore_model, bertscore_layers) if task == "mrg" else None
-    labels = triage_labels(Path(test).parent) if task == "triage" and test else None
+    bertscore = BertScore(bertscore_model, bertscore_layers) if TASKS[task].bertscore else None
+    labels = label_set(Path(test).parent) if TASKS[task].label_set and test else None
     scored = score_task(task, samples, bertscore, labels)
     out = Path(out_dir) if out_dir else predictions.parent
     name = predictions.stem

@@ -27,10 +27,19 @@ class TaskSpec:
     # (samples, bertscore, labels) -> TaskScore; None for multiple choice (eval/mcq/ scores likelihoods)
     score: Callable | None = None
     notes: str = ""  # the report's lines on what its metrics mean
+    # answers are JSON reports: a gold answer is checked as one on load, and test records may carry every
+    # annotator's report (`references`), all scored
+    reports: bool = False
+    label_set: bool = False  # scored against the task's label set (data_prep's label2idx file beside the test file)
 
     @property
     def primary_metric(self) -> str:
         return self.primary or self.headline[0]
+
+    @property
+    def bertscore(self) -> bool:
+        """Scored with BERTScore too (the model is loaded only when such a task runs)."""
+        return "bertscore_f1" in self.headline
 
     @property
     def test_file(self) -> str:
@@ -56,7 +65,7 @@ TASKS: dict[str, TaskSpec] = {task.name: task for task in (
                    "term sets."),
     TaskSpec("mrg", 1024, ("json_valid_rate", "field_exact_match", "field_rouge_l_mean", "cblue_rouge",
                            "cblue_rouge-1", "cblue_rouge-2", "cblue_rouge-l", "bertscore_f1"), primary="cblue_rouge",
-             score=lambda samples, bertscore, labels: score_mrg(samples, bertscore),
+             score=lambda samples, bertscore, labels: score_mrg(samples, bertscore), reports=True,
              notes="""\
 - mrg: `json_valid_rate` answers that parse as a JSON object (bare or in a ```json block);
   `field_exact_match` the seed's six fields x samples vs the first report; `field_rouge_l_mean` character
@@ -76,7 +85,7 @@ TASKS: dict[str, TaskSpec] = {task.name: task for task in (
     # patient question -> department label set (seed 004); answers are a few short labels
     TaskSpec("triage", 32, ("subset_accuracy", "micro_f1", "macro_f1", "micro_precision", "micro_recall",
                             "macro_precision", "macro_recall", "unknown_labels"), primary="micro_f1",
-             score=lambda samples, bertscore, labels: score_triage(samples, labels),
+             score=lambda samples, bertscore, labels: score_triage(samples, labels), label_set=True,
              notes="""\
 - triage: the answer parsed into a department label set; `subset_accuracy` rows whose set equals the gold set
   (the seed's accuracy_score over multi-hot rows); `micro_*` over all labels, `macro_*` the mean over the task's

@@ -33,7 +33,7 @@ from contract.files import write_json
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL, TINY_GENERAL, TINY_MODEL
 from contract.paths import MANIFEST, REPO_ROOT, REPORTS_DIR, SFT_DIR, repo_relative
 from contract.prepare import prepare_command
-from eval.options import MCQ_STYLES
+from eval.mcq.prompts import STYLES as MCQ_STYLES
 
 GENERAL_SAMPLES = [REPO_ROOT / "data_prep" / "samples" / "general" / name
                    for name in ("alpaca_gpt4_data_zh.json", "sharegpt_zh.json", "firefly_zh.jsonl")]

@@ -9,9 +9,11 @@ generate  CMB's official query (header, question, options), the answer generated
           likelihood can answer.
 cloze     the cloze formulation (lm-eval's ARC / HellaSwag kind, OLMES's "CF"): the question alone, `答案：`, and each
           option's text scored as a continuation (lm-eval's leading space), the argmax of the summed log-likelihood
-          (lm-eval's `acc`); shots `question答案： text`. Not how CMMLU / C-Eval / CMB publish scores: it measures
-          whether a model knows the answer where small models cannot yet map it to a letter (they answer the letter
-          formulations at chance, as OLMES reports), which is what the tiny demo's mixing sweep needs.
+          (lm-eval's `acc`, not length-normalised); shots `question\n答案： text\n\n` (a multiple-answer shot lists
+          its answers' texts joined by 、). Not how CMMLU / C-Eval / CMB publish scores: it measures whether a model
+          knows the answer where small models cannot yet map it to a letter (they answer the letter formulations
+          at chance, as OLMES reports), which is what the tiny demo's mixing sweep needs. An item that only makes
+          sense with its options shown (以上都是) is not answerable this way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 STYLES = ("harness", "official", "generate", "cloze")
 FEWSHOT_DELIMITER = "\n\n"  # lm-eval's default between shots (and after the last one)
 TARGET_DELIMITER = " "  # lm-eval's default before a choice
+CLOZE_JOIN = "、"  # a cloze shot with several answers lists their texts as Chinese enumerates
 
 # Subject headers. lm-eval: C-Eval drops 考试 from the official sentence; CMMLU's is the official one.
 HARNESS_HEADER = {
@@ -93,6 +96,11 @@ def cloze_doc(item: dict) -> str:
     return f"{item['question'].strip()}\n{_answer_cue(item['benchmark'], 'cloze')}"
 
 
+def cloze_answer(item: dict) -> str:
+    """A solved item's answer as text: its option's text, or every answer's text (multiple answers, CMB's `AB`)."""
+    return CLOZE_JOIN.join(item["options"][letter] for letter in item["answer"])
+
+
 def shot(item: dict, style: str) -> str:
     """A solved dev item: lm-eval puts its target delimiter before the answer; the official code does not."""
     sep = TARGET_DELIMITER if style == "harness" else ""
@@ -108,7 +116,7 @@ def request(item: dict, shots: list[dict], style: str) -> Request:
         shots_text = "".join(cmb_query(s) + CMB_SHOT_ANSWER.format(answer=s["answer"]) for s in shots)
         return Request(shots_text + cmb_query(item), None, letters)
     if style == "cloze":
-        context = "".join(cloze_doc(s) + TARGET_DELIMITER + s["options"][s["answer"]] + FEWSHOT_DELIMITER
+        context = "".join(cloze_doc(s) + TARGET_DELIMITER + cloze_answer(s) + FEWSHOT_DELIMITER
                           for s in shots) + cloze_doc(item)
         return Request(context, tuple(TARGET_DELIMITER + text for text in item["options"].values()), letters)
     context = header(item, style) + "".join(shot(s, style) for s in shots) + doc(item, style)

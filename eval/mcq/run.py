@@ -87,7 +87,7 @@ def _compute(reqs: list[Request], models: Models, settings: McqSettings, max_new
     out: list[dict | None] = [None] * len(reqs)
     ranked = [i for i, r in enumerate(reqs) if r.choices is not None]
     if ranked:
-        # chat: the assistant turn is open, so the letter follows it directly (no target delimiter)
+        # chat: the assistant turn is open, so the letter (cloze: the option text) follows it directly, no delimiter
         choices = {i: tuple(c.strip() for c in reqs[i].choices) if settings.chat else reqs[i].choices for i in ranked}
         scored = models.scorer(settings.style == "official").score(
             [(_context(reqs[i], models, settings), choices[i]) for i in ranked])

@@ -136,6 +136,13 @@ def test_cloze_scores_the_option_texts_after_the_bare_question():
     assert "A." not in req.context and "以下是" not in req.context  # no options, no letter-answer header
 
 
+def test_a_cloze_shot_with_several_answers_lists_their_texts():
+    # CMB / CMExam dev pools hold multiple-answer items, and any of them can be a shot
+    shot = _item(1, options={"A": "心脏", "B": "肺", "C": "胃", "D": "肝"}, answer="DB", multi=True)
+    req = request(_item(), [shot], "cloze")
+    assert req.context.startswith(f"{shot['question']}\n答案： 肝、肺\n\n")
+
+
 def test_cloze_picks_the_option_the_model_finds_likeliest(tiny_model):
     """Scored end to end: the choice is the option whose text has the highest summed log-probability after the
     context, computed here independently (one forward pass per option, no batching, no padding)."""
