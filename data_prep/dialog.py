@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import csvrows, holdout
-from .discover import first_file, sorted_files, toyhom_csvs
+from .discover import RawDir, first_file, sorted_files
 from .errors import PrepError, require_file
 from .jsonstream import iter_json_array
 from .quality import cap, clean, convert, dedup, drop_leaked
@@ -113,10 +113,10 @@ def prepare(source: Path | list[Path], limit: int, test_size: int, seed: int) ->
     return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])
 
 
-def find(raw_dir: Path, notes: list[str]) -> Path | list[Path] | None:
-    """The ModelScope JSON below `raw_dir`, else the Toyhom CSVs (which triage reads either way)."""
-    json_file = first_file(raw_dir, "dialog", (JSON_FILE,), notes)
-    csvs = toyhom_csvs(raw_dir)
+def find(raw: RawDir, notes: list[str]) -> Path | list[Path] | None:
+    """The ModelScope JSON below `raw`, else the Toyhom CSVs (which triage reads either way)."""
+    json_file = first_file(raw, "dialog", (JSON_FILE,), notes)
+    csvs = raw.toyhom_csvs
     if json_file and csvs:
         notes.append(f"dialog: using the JSON; {len(csvs)} Toyhom CSV file(s) also found, read for triage only")
     return json_file or csvs or None

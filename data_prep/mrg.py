@@ -8,7 +8,7 @@ from pathlib import Path
 
 from contract.datasets import REPORT_FIELDS
 
-from .discover import complete_folder
+from .discover import RawDir, complete_folder
 from .errors import require_file
 from .jsonstream import iter_json_object
 from .quality import cap, clean, convert, dedup, drop_leaked
@@ -125,8 +125,8 @@ def prepare(mrg_dir: Path, limit: int, test_limit: int) -> SplitResult:
     return SplitResult(train, test, train_tally, test_tally, {"train": str(train_path), "test": str(test_path)})
 
 
-def find(raw_dir: Path, notes: list[str]) -> Path | None:
-    return complete_folder(raw_dir, "mrg", FILES, notes)
+def find(raw: RawDir, notes: list[str]) -> Path | None:
+    return complete_folder(raw, "mrg", FILES, notes)
 
 
 def add_arguments(sources, sizes) -> None:

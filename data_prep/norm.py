@@ -7,7 +7,7 @@ from pathlib import Path
 
 from contract.datasets import TEST, split
 
-from .discover import complete_folder
+from .discover import RawDir, complete_folder
 from .errors import PrepError, require_file
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
@@ -113,8 +113,8 @@ def prepare(norm_dir: Path, limit: int, test_limit: int, test_source: str = "val
     return SplitResult(train, test, train_tally, test_tally, info)
 
 
-def find(raw_dir: Path, notes: list[str]) -> Path | None:
-    return complete_folder(raw_dir, "norm", FILES, notes)
+def find(raw: RawDir, notes: list[str]) -> Path | None:
+    return complete_folder(raw, "norm", FILES, notes)
 
 
 def add_arguments(sources, sizes) -> None:

@@ -18,7 +18,7 @@ from contract.models import TINY_MODEL
 from contract.paths import DATASET_INFO, WEBUI_DATA_DIR, repo_relative
 
 from . import general, mcq, publish, text
-from .discover import SAMPLES_DIR
+from .discover import SAMPLES_DIR, RawDir
 from .errors import PrepError
 from .quality import Screen, screening
 from .tally import Tally
@@ -44,8 +44,11 @@ def resolve_sources(args) -> tuple[dict[str, object], list[str]]:
         raise PrepError(raw_dir, "--raw-dir", "a folder holding the downloaded raw files", found="no such folder")
     notes: list[str] = []
     # every task looks below --raw-dir (the notes say what each skipped), unless all wanted ones were given
-    found = ({name: task.find(raw_dir, notes) for name, task in REGISTRY.items()}
-             if any(explicit[n] is None for n in wanted) else None)
+    if any(explicit[n] is None for n in wanted):
+        raw = RawDir(raw_dir)
+        found = {name: task.find(raw, notes) for name, task in REGISTRY.items()}
+    else:
+        found = None
     sources: dict[str, object] = {}
     for name in wanted:
         src = explicit[name]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import holdout
-from .discover import first_file
+from .discover import RawDir, first_file
 from .errors import PrepError
 from .quality import cap, clean, convert, dedup, drop_leaked
 from .tally import SplitResult, Tally
@@ -107,8 +107,8 @@ def prepare(path: Path, limit: int, test_size: int, seed: int, max_len: int = DE
     return SplitResult(train, test, train_tally, test_tally, info, [cut] if cut else [])
 
 
-def find(raw_dir: Path, notes: list[str]) -> Path | None:
-    return first_file(raw_dir, "qa", FILES, notes)
+def find(raw: RawDir, notes: list[str]) -> Path | None:
+    return first_file(raw, "qa", FILES, notes)
 
 
 def add_arguments(sources, sizes) -> None:

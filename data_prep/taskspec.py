@@ -25,8 +25,9 @@ def shown_paths(src) -> list[str] | str:
 @dataclass(frozen=True)
 class PrepTask:
     name: str  # as contract.datasets.TASKS names it: its splits are <name>_train / <name>_test
-    # (raw dir, notes) -> the source found below --raw-dir, or None; what it skipped or chose goes into notes
-    find: Callable[[Path, list[str]], object]
+    # (--raw-dir as a discover.RawDir, notes) -> the source found below it, or None; what it skipped or chose goes
+    # into notes
+    find: Callable[[object, list[str]], object]
     # (the "sources" group, the "sizes" group) -> adds --<name> PATH and the task's own options
     add_arguments: Callable[[_ArgumentGroup, _ArgumentGroup], None]
     prepare: Callable[[object, Namespace], object]  # (source, CLI options) -> a split result (train/test + tallies)

@@ -30,7 +30,7 @@ from contract.datasets import LABEL_SEP, TRIAGE_CLS_TEST, TRIAGE_CLS_TRAIN, TRIA
 
 from . import holdout
 from .dialog import BadRow, read_toyhom_csv
-from .discover import toyhom_csvs
+from .discover import RawDir
 from .errors import PrepError
 from .jsonstream import decode_value
 from .quality import cap, clean
@@ -287,9 +287,9 @@ def classifier_files(result: TriageResult) -> dict[str, object]:
             TRIAGE_LABEL2IDX: {label: i for i, label in enumerate(result.labels)}}
 
 
-def find(raw_dir: Path, notes: list[str]) -> list[Path] | None:
-    """The Toyhom CSVs below `raw_dir` (the same files dialog reads when there is no JSON)."""
-    return toyhom_csvs(raw_dir) or None
+def find(raw: RawDir, notes: list[str]) -> list[Path] | None:
+    """The Toyhom CSVs below `raw` (the same files dialog reads when there is no JSON)."""
+    return raw.toyhom_csvs or None
 
 
 def add_arguments(sources, sizes) -> None:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from contract.datasets import DEV, TEST
 
+from ..discover import sorted_files
 from ..errors import PrepError
 from ..jsonstream import iter_json_array
 from ..quality import clean
 from ..tally import Tally
-from .common import BadRow, Items, McqRequest, McqResult, RawItem, collect, first_of, pool_sizes, sorted_files
+from .common import BadRow, Items, McqRequest, McqResult, RawItem, collect, first_of, pool_sizes
 
 BENCHMARK = "cmb"
 QUESTIONS = "CMB-test-choice-question-merge.json"

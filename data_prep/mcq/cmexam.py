@@ -12,6 +12,7 @@ from pathlib import Path
 
 from contract.datasets import DEV, TEST
 
+from ..discover import sorted_files
 from ..errors import PrepError
 from ..tally import Tally
 from .common import (
@@ -24,7 +25,6 @@ from .common import (
     first_of,
     pool_sizes,
     read_table,
-    sorted_files,
 )
 from .subjects import WHOLE
 

@@ -228,10 +228,6 @@ def read_table(path: Path, header: list[str], what: str, info: dict,
         yield line, row if len(row) == width else BadRow("wrong_field_count")
 
 
-def sorted_files(root: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in root.rglob(pattern) if p.is_file() and not p.name.startswith(("~$", ".")))
-
-
 def first_of(found: list[Path], base: Path, what: str, notes: list[str]) -> Path | None:
     """The first of several candidates below `base`, noting the others (a second copy of a download is common)."""
     if len(found) > 1:

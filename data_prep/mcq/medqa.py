@@ -12,6 +12,7 @@ from pathlib import Path
 
 from contract.datasets import DEV, TEST
 
+from ..discover import sorted_files
 from ..errors import PrepError
 from ..jsonstream import decode_value
 from ..quality import clean
@@ -27,7 +28,6 @@ from .common import (
     decode_utf8,
     first_of,
     pool_sizes,
-    sorted_files,
 )
 from .subjects import WHOLE
 
