@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "their own")
     run.add_argument("--system", help=f"system prompt for checkpoints without a saved {LAUNCH_CONFIG} (default: "
                      "the template's); runs use the one they were trained with")
-    run.add_argument("--mcq-style", default="harness", choices=MCQ_STYLES,
+    run.add_argument("--mcq-style", default=EvalOptions.mcq_style, choices=MCQ_STYLES,
                      help="multiple-choice scoring: harness = lm-evaluation-harness's likelihood of ' A'..' D' "
                      "(default); official = C-Eval/CMMLU's next-token logit of the bare letter; generate = CMB's "
                      "prompt, greedy answer, CMB's extraction (multiple-answer items always); cloze = each option's "

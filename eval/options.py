@@ -12,7 +12,7 @@ from contract.datasets import MCQ_SHOTS
 from contract.paths import REPORTS_DIR, SFT_DIR, repo_relative
 
 from .checkpoints import SAVES
-from .mcq.prompts import STYLES
+from .mcq.prompts import DEFAULT_STYLE, STYLES
 from .prompts import DEFAULT_TEMPLATE
 from .tasks import TASKS
 
@@ -59,7 +59,7 @@ class EvalOptions:
     bertscore_layers: int | None = None
     system: str | None = None
     template: str = DEFAULT_TEMPLATE
-    mcq_style: str = "harness"  # multiple-choice scoring, one of MCQ_STYLES (eval/mcq/prompts.py says what each is)
+    mcq_style: str = DEFAULT_STYLE  # multiple-choice scoring, one of MCQ_STYLES (eval/mcq/prompts.py says what each is)
     mcq_shots: int = MCQ_SHOTS  # k dev items before each question (the papers run 0 and 5)
     mcq_chat: bool = False  # render multiple-choice contexts through each checkpoint's chat template
     budget: dict[str, int] = field(init=False, repr=False, compare=False)  # max_new_tokens, parsed

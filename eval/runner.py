@@ -35,7 +35,7 @@ def _dir_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "checkpoint"
 
 
-def label_set(data_dir: Path) -> list[str] | None:
+def read_label_set(data_dir: Path) -> list[str] | None:
     """The label set in label2idx order, from data_prep's label2idx file beside the test file (triage's)."""
     path = Path(data_dir) / TRIAGE_LABEL2IDX
     if not path.is_file():
@@ -147,7 +147,7 @@ def check(options: EvalOptions) -> Plan:
     bertscore = (BertScore(options.bertscore_model, options.bertscore_layers)
                  if any(TASKS[t].bertscore for t in task_names) else None)
     device = pick_device(options.device)
-    labels = label_set(options.data_dir) if any(TASKS[t].label_set for t in task_names) else None
+    labels = read_label_set(options.data_dir) if any(TASKS[t].label_set for t in task_names) else None
     return Plan(task_names, not_evaluated, test_sets, ckpts, device, pick_dtype(device, options.dtype), bertscore,
                 labels, pools)
 
@@ -274,7 +274,7 @@ def score_file(
     records = load_test_set(Path(test), task) if test else None
     samples = load_predictions(predictions, task, records)
     bertscore = BertScore(bertscore_model, bertscore_layers) if TASKS[task].bertscore else None
-    labels = label_set(Path(test).parent) if TASKS[task].label_set and test else None
+    labels = read_label_set(Path(test).parent) if TASKS[task].label_set and test else None
     scored = score_task(task, samples, bertscore, labels)
     out = Path(out_dir) if out_dir else predictions.parent
     name = predictions.stem

@@ -33,6 +33,7 @@ from contract.files import write_json
 from contract.models import BASE_MODEL_ID, LOCAL_BASE_MODEL, TINY_GENERAL, TINY_MODEL
 from contract.paths import MANIFEST, REPO_ROOT, REPORTS_DIR, SFT_DIR, repo_relative
 from contract.prepare import prepare_command
+from eval.mcq.prompts import DEFAULT_STYLE as MCQ_DEFAULT_STYLE
 from eval.mcq.prompts import STYLES as MCQ_STYLES
 
 GENERAL_SAMPLES = [REPO_ROOT / "data_prep" / "samples" / "general" / name
@@ -202,7 +203,7 @@ def parse_args(argv: list[str] | None):
         if args.ci:
             args.train_overrides["max_steps"], args.limit = 4, 3
     else:
-        args.mcq_style = args.mcq_style or "harness"
+        args.mcq_style = args.mcq_style or MCQ_DEFAULT_STYLE
     if args.profile != "tiny":  # token statistics (cutoff_len) with the model that trains
         local = LOCAL_BASE_MODEL if (LOCAL_BASE_MODEL / "config.json").is_file() else BASE_MODEL_ID
         args.tokenizer = args.base or os.environ.get("MODEL") or local

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STYLES = ("harness", "official", "generate", "cloze")
+DEFAULT_STYLE = "harness"  # lm-eval's, what LLaMA-Factory's maintainers point to
 FEWSHOT_DELIMITER = "\n\n"  # lm-eval's default between shots (and after the last one)
 TARGET_DELIMITER = " "  # lm-eval's default before a choice
 CLOZE_JOIN = "、"  # a cloze shot with several answers lists their texts as Chinese enumerates

@@ -14,12 +14,12 @@ from ..predictions import cache_key, cached_rows
 from .extract import extract
 from .items import shots_for
 from .loglik import LoglikScorer
-from .prompts import Request, request
+from .prompts import DEFAULT_STYLE, Request, request
 
 
 @dataclass(frozen=True)
 class McqSettings:
-    style: str = "harness"
+    style: str = DEFAULT_STYLE
     shots: int = 5
     chat: bool = False  # render each context through the checkpoint's chat template (lm-eval apply_chat_template)
 
