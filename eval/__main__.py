@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""  # a hub or network OSError names no file
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the caches keep every finished batch, so a rerun picks up from there
+        print("\ninterrupted: the batches finished so far are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
     return 0
 
 

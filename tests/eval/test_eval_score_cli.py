@@ -79,3 +79,42 @@ def test_test_set_errors_name_file_and_record(tmp_path):
     path = write_jsonl(tmp_path / "norm_test.jsonl", [{"instruction": "x", "output": "y"}])
     with pytest.raises(InputError, match="norm_test.jsonl:1: `input` must be a string"):
         load_test_set(path, "norm")
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_run_is_one_sentence_and_the_same_command_resumes(tmp_path, tiny_model, prepared_data):
+    """A real SIGINT while `python -m eval run` generates: exit 130 with the resume sentence (no traceback), the
+    finished batches kept; the same command then generates only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import OFFLINE_ENV, REPO_ROOT
+
+    out = tmp_path / "report"
+    cmd = [sys.executable, "-m", "eval", "run", "--base", str(tiny_model), "--tasks", "norm", "--batch-size", "2",
+           "--data-dir", str(prepared_data / "data" / "sft"), "--out", str(out), "--max-new-tokens", "norm=64"]
+    env = {**os.environ, **OFFLINE_ENV}
+    cache = out / "base" / "norm" / "predictions.jsonl"
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if cache.is_file() and len(cache.read_text(encoding="utf-8").splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "rerun the same command to resume" in err and "Traceback" not in err
+    kept = cache.read_text(encoding="utf-8").splitlines()
+    total = len((prepared_data / "data" / "sft" / "norm_test.jsonl").read_text(encoding="utf-8").splitlines())
+    assert 2 <= len(kept) < total  # the finished batches, not the whole task
+
+    again = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (out / "report.md").is_file()
+    summary = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert summary["checkpoints"]["base"]["tasks"]["norm"]["n"] == total
+    assert set(kept) <= set(cache.read_text(encoding="utf-8").splitlines())  # reused, not generated again
