@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except (PrepError, WriteError) as exc:  # WriteError: a full disk or read-only folder, said in one sentence
         print(f"data_prep: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # publish.py: the folder holds the old set or the new one, never a mix
+        print(f"\ndata_prep: interrupted; {shown(args.out_dir)} holds the previous complete set or the new one, never a "
+              "mix; rerun the same command", file=sys.stderr)
+        return 130
     print(report(manifest))
     print(f"wrote {shown(args.out_dir)}/*.jsonl, {MANIFEST} and {shown(args.dataset_info)}")
     return 0

@@ -219,6 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(path).is_file():
             print(f"mix-sweep: general pool file {path} does not exist", file=sys.stderr)
             return 2
+    try:
+        return sweep_all(args)
+    except KeyboardInterrupt:  # Ctrl-C reaches the launcher and eval too; each keeps what it finished
+        print("\nmix-sweep: interrupted; rerun the same command: finished runs are kept, an interrupted one resumes "
+              "from its last checkpoint, eval reuses its cached rows", file=sys.stderr)
+        return 130
+
+
+def sweep_all(args) -> int:
+    """Train every ratio, evaluate, write the report (main's checks done)."""
     import launch
     from launch.errors import LaunchError
 

@@ -86,3 +86,15 @@ def test_rows_take_domain_score_accuracies_and_retention_from_the_summary():
                                              "eval_report": "e"})
     assert "| 0:1 | 0:100 | 40.00 | 40.00 | 30.00 | 20.00 | 60.00 | 25.00 |" in text
     assert "learning_rate=0.01" in text and "abc" in text
+
+
+def test_ctrl_c_is_one_sentence_saying_a_rerun_resumes(monkeypatch, capsys, tiny_model):
+    import scripts.mix_sweep as mix_sweep
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mix_sweep, "sweep_all", interrupted)
+    assert mix_sweep.main(["--demo", "--base", str(tiny_model)]) == 130
+    err = capsys.readouterr().err
+    assert "mix-sweep: interrupted; rerun the same command" in err and "Traceback" not in err

@@ -196,3 +196,15 @@ def test_empty_split_is_not_registered(prep, tmp_path):
     assert manifest["datasets"]["dialog_test"]["written"] == 0 and (out / "dialog_test.jsonl").read_bytes() == b""
     assert "dialog_test: no records left; written empty and not registered" in manifest["notes"]
     assert list(json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))) == ["med_dialog", "med_pt"]
+
+
+def test_ctrl_c_is_one_sentence_saying_what_the_folder_holds(monkeypatch, capsys, tmp_path):
+    from data_prep import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    assert cli.main(["--out-dir", str(tmp_path / "sft")]) == 130
+    err = capsys.readouterr().err
+    assert "data_prep: interrupted;" in err and "never a mix; rerun the same command" in err
